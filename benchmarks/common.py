@@ -1,0 +1,63 @@
+"""Shared helpers of the benchmark scripts: repeat timing and writing results with the machine noted."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """CPU, GPU and library versions of this machine."""
+    import numpy
+    import torch
+
+    info: dict[str, Any] = {
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def repeat(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> dict[str, float]:
+    """Run ``fn`` ``warmup + repeats`` times; min and median seconds of the timed runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"min_s": min(times), "median_s": statistics.median(times), "repeats": repeats}
+
+
+def write_result(name: str, figures: dict[str, Any], out_dir: Path = RESULTS) -> Path:
+    """Write ``{name}-{machine}-{date}.json`` with the machine description; returns the path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kind = "gpu" if machine()["gpu"] else "cpu"
+    stamp = _dt.date.today().isoformat()
+    path = out_dir / f"{name}-{kind}-{stamp}.json"
+    payload = {"benchmark": name, "date": stamp, "machine": machine(), "figures": figures}
+    path.write_text(json.dumps(payload, indent=2))
+    return path

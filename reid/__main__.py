@@ -1,0 +1,5 @@
+import sys
+
+from reid.cli import main
+
+sys.exit(main())

@@ -1,0 +1,25 @@
+"""Exceptions a user can act on. The CLI prints their message as one line and exits non-zero."""
+
+
+class ReidError(Exception):
+    """Base of every error whose message is meant for the user (it names the file and the problem)."""
+
+
+class DatasetError(ReidError):
+    """A data set folder or image that cannot be used."""
+
+
+class CheckpointError(ReidError):
+    """A model or weights file that is missing, truncated or of another architecture."""
+
+
+class VideoError(ReidError):
+    """A video file that is missing, empty, unreadable or corrupt."""
+
+
+class StoreError(ReidError):
+    """A database that cannot be opened, written or migrated."""
+
+
+class TrainingError(ReidError):
+    """Training cannot go on (e.g. the loss became NaN)."""
