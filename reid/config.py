@@ -139,7 +139,9 @@ class TrackerConfig:
 class EmbedConfig:
     """Appearance embedding of crops."""
 
-    weights: str | None = None  # re-ID checkpoint (.pt or .onnx); None = hand-crafted colour/texture descriptor
+    weights: str | None = (
+        None  # re-ID checkpoint (.pt or .onnx); None = hand-crafted colour/texture descriptor
+    )
     batch: int = 64
 
 
