@@ -21,5 +21,13 @@ class StoreError(ReidError):
     """A database that cannot be opened, written or migrated."""
 
 
+class StoreLockedError(StoreError):
+    """The database is locked by another writer; the caller may retry or open it read-only."""
+
+
+class ReviewError(ReidError):
+    """A review edit that cannot be applied (unknown tracklet or identity, nothing to undo it against)."""
+
+
 class TrainingError(ReidError):
     """Training cannot go on (e.g. the loss became NaN)."""

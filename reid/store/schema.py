@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Boxes are xyxy pixels in the source frame; times are seconds on the camera's clock plus its start offset,
 # so times of different cameras are comparable. Embeddings are float32 little-endian blobs, L2-normalised.
@@ -88,37 +88,67 @@ CREATE TABLE IF NOT EXISTS cannot_link (
 CREATE TABLE IF NOT EXISTS review_log (
     id      INTEGER PRIMARY KEY,
     ts      TEXT NOT NULL DEFAULT (datetime('now')),
-    action  TEXT NOT NULL,                     -- confirm | reject | merge | split | annotate
-    payload TEXT NOT NULL,                     -- JSON: what changed, enough to undo it
-    undone  INTEGER NOT NULL DEFAULT 0
+    action  TEXT NOT NULL,                     -- confirm | reject | merge | split | assign | annotate
+    payload TEXT NOT NULL,                     -- JSON: description + row images before/after (reid/store/review.py)
+    undone  INTEGER NOT NULL DEFAULT 0         -- 1: reverted by undo, redoable
 );
 """
 
-# MIGRATIONS[v] upgrades a database of version v to v + 1.
-MIGRATIONS: dict[int, str] = {}
+# MIGRATIONS[v] upgrades a database of version v to v + 1 (SQL run inside one transaction).
+MIGRATIONS: dict[int, str] = {
+    # v2: indexes that ON DELETE CASCADE and the review queue need (re-committing a video scanned every
+    # tracklet and every cannot_link row without them).
+    1: """
+CREATE INDEX IF NOT EXISTS tracklets_video ON tracklets(video_id);
+CREATE INDEX IF NOT EXISTS cannot_link_b ON cannot_link(tracklet_b);
+CREATE INDEX IF NOT EXISTS members_state ON identity_members(state, confidence);
+""",
+}
 
 
-def create_or_migrate(conn: sqlite3.Connection) -> int:
-    """Create the schema in an empty database or migrate an older one; returns the version found.
+def _script(body: str, version: int) -> str:
+    return f"BEGIN IMMEDIATE;\n{body}\nINSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '{version}');\nCOMMIT;"
 
-    Raises ``ValueError`` for a database newer than this code or one that is not ours.
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    try:
+        conn.executescript(script)
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+
+
+def read_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version of an existing database, or None for an empty one.
+
+    Raises ``ValueError`` for a database that is not ours.
     """
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
-        with conn:
-            conn.executescript(DDL_V1)
-            conn.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        return SCHEMA_VERSION
+        return None
     if "meta" not in tables:
         raise ValueError("not a reid database (no meta table)")
     row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-    if row is None:
+    if row is None or not str(row[0]).isdigit():
         raise ValueError("not a reid database (no schema_version)")
-    found = int(row[0])
+    return int(row[0])
+
+
+def create_or_migrate(conn: sqlite3.Connection) -> int:
+    """Create the schema in an empty database or migrate an older one; returns the version found
+    (``SCHEMA_VERSION`` for a new file). A fresh file is built as v1 plus every migration, so new and migrated
+    databases are the same.
+
+    Raises ``ValueError`` for a database newer than this code or one that is not ours.
+    """
+    found = read_version(conn)
+    if found is None:
+        body = DDL_V1 + "".join(MIGRATIONS[v] for v in range(1, SCHEMA_VERSION))
+        _run_script(conn, _script(body, SCHEMA_VERSION))
+        return SCHEMA_VERSION
     if found > SCHEMA_VERSION:
         raise ValueError(f"schema version {found} is newer than this program's {SCHEMA_VERSION}; upgrade reid")
     for v in range(found, SCHEMA_VERSION):
-        with conn:
-            conn.executescript(MIGRATIONS[v])
-            conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(v + 1),))
+        _run_script(conn, _script(MIGRATIONS[v], v + 1))
     return found

@@ -1,0 +1,264 @@
+"""The ``Store``: one SQLite connection (WAL, foreign keys, busy timeout) and the public API, which delegates
+to ``writer`` (pipeline writes, linking), ``queries`` (reads) and ``review`` (edits, undo/redo).
+
+Every write runs in one ``BEGIN IMMEDIATE`` transaction: it is applied whole or not at all. A ``Store`` may be
+shared between threads; its calls are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import numpy as np
+
+from reid.errors import StoreError, StoreLockedError
+from reid.store import queries, review, schema, writer
+from reid.store.rows import (
+    CameraRow,
+    DetectionRow,
+    IdentitySummary,
+    LinkConstraints,
+    LinkProposal,
+    ReviewLogRow,
+    TrackletFeature,
+    TrackletRow,
+    VideoRecord,
+    VideoRow,
+)
+from reid.video.types import Tracklet
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT_S = 5.0  # how long a write waits for another writer's transaction before StoreLockedError
+
+
+def _is_locked(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def connect(path: Path, readonly: bool, timeout: float = DEFAULT_TIMEOUT_S) -> sqlite3.Connection:
+    """Open ``path`` and check it is a store of a version this code reads; create or migrate unless read-only.
+
+    Raises ``StoreError`` (one line naming the file) or ``StoreLockedError``.
+    """
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder, not a database")
+    if readonly and not path.exists():
+        raise StoreError(f"{path}: no such database")
+    if not readonly and not path.exists():
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"{path}: cannot create database (folder missing or not writable)")
+    if not readonly and path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"{path}: file is not writable (open it read-only)")
+    try:
+        if readonly:
+            uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open database ({exc})") from None
+    try:
+        _prepare(conn, path, readonly, timeout)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool, timeout: float) -> None:
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if readonly:
+            version = schema.read_version(conn)
+            if version is None:
+                raise StoreError(f"{path}: empty file, not a reid database")
+            if version > schema.SCHEMA_VERSION:
+                raise ValueError(f"schema version {version} is newer than this program's "
+                                 f"{schema.SCHEMA_VERSION}; upgrade reid")
+            if version < schema.SCHEMA_VERSION:
+                raise StoreError(f"{path}: schema version {version} needs an upgrade; open it once read-write")
+            return
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses at most the last commit
+        schema.create_or_migrate(conn)
+        conn.execute("BEGIN IMMEDIATE")  # fails now, not at the first edit, when another writer holds the file
+        conn.execute("ROLLBACK")
+    except ValueError as exc:
+        raise StoreError(f"{path}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        if _is_locked(exc):
+            raise StoreLockedError(f"{path}: database is locked by another program") from None
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise StoreError(f"{path}: not a SQLite database") from None
+        raise StoreError(f"{path}: {exc}") from None
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _is_locked(exc):
+            raise StoreLockedError(f"{path}: database is locked by another program") from None
+        raise StoreError(f"{path}: {exc}") from None
+    try:
+        with conn:  # commit on success, rollback on any exception
+            yield conn
+    except sqlite3.OperationalError as exc:
+        if _is_locked(exc):
+            raise StoreLockedError(f"{path}: database is locked by another program") from None
+        raise StoreError(f"{path}: {exc}") from None
+
+
+class Store:
+    """The identity store of one SQLite file. See docs/store.md."""
+
+    def __init__(self, path: str | Path, readonly: bool = False, timeout: float = DEFAULT_TIMEOUT_S):
+        self.path = Path(path)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = connect(self.path, readonly, timeout)
+
+    # ------------------------------------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, readonly={self.readonly})"
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The open connection (for reading only; writes go through ``write``)."""
+        if self._conn is None:
+            raise StoreError(f"{self.path}: store is closed")
+        return self._conn
+
+    def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` under the store's lock."""
+        with self._lock:
+            return fn(self.conn, *args)
+
+    def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one write transaction."""
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only; cannot write")
+        with self._lock, transaction(self.conn, self.path) as conn:
+            return fn(conn, *args)
+
+    # ------------------------------------------------------------------------------------ pipeline writes
+    def camera_id(self, name: str, start_time: float = 0.0) -> int:
+        if self.readonly:
+            found = self.read(queries.camera_id, name)
+            if found is None:
+                raise StoreError(f"{self.path}: no camera {name!r}")
+            return found
+        return self.write(writer.camera_id, name, start_time)
+
+    def is_video_done(self, camera: str, path: str) -> bool:
+        return self.read(queries.is_video_done, camera, str(path))
+
+    def commit_video(self, video: VideoRecord, tracklets: Sequence[Tracklet]) -> int:
+        return self.write(writer.commit_video, video, tracklets)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.write(writer.set_meta, key, value)
+
+    def get_meta(self, key: str) -> str | None:
+        return self.read(queries.get_meta, key)
+
+    # -------------------------------------------------------------------------------------------- linking
+    def tracklet_features(self) -> list[TrackletFeature]:
+        return self.read(queries.tracklet_features)
+
+    def link_constraints(self) -> LinkConstraints:
+        return self.read(queries.link_constraints)
+
+    def apply_links(self, groups: Sequence[Sequence[LinkProposal]]) -> None:
+        self.write(writer.apply_links, groups)
+
+    # -------------------------------------------------------------------------------------------- queries
+    def cameras(self) -> list[CameraRow]:
+        return self.read(queries.cameras)
+
+    def videos(self) -> list[VideoRow]:
+        return self.read(queries.videos)
+
+    def identity_summaries(self) -> list[IdentitySummary]:
+        return self.read(queries.identity_summaries)
+
+    def identity_tracklets(self, identity_id: int) -> list[TrackletRow]:
+        return self.read(queries.identity_tracklets, identity_id)
+
+    def tracklet(self, tracklet_id: int) -> TrackletRow:
+        return self.read(queries.tracklet, tracklet_id)
+
+    def detections(self, tracklet_id: int) -> list[DetectionRow]:
+        return self.read(queries.detections, tracklet_id)
+
+    def thumbnails(self, tracklet_id: int, limit: int | None = None) -> list[tuple[int, bytes]]:
+        return self.read(queries.thumbnails, tracklet_id, limit)
+
+    def embedding(self, tracklet_id: int) -> np.ndarray | None:
+        return self.read(queries.embedding, tracklet_id)
+
+    def nearest_tracklets(self, tracklet_id: int, k: int = 20) -> list[tuple[TrackletRow, float]]:
+        return self.read(queries.nearest_tracklets, tracklet_id, k)
+
+    def review_queue(self) -> list[int]:
+        return self.read(queries.review_queue)
+
+    def counts(self) -> dict:
+        return self.read(queries.counts)
+
+    def link_costs(self) -> np.ndarray:
+        return self.read(queries.link_costs)
+
+    # --------------------------------------------------------------------------------------------- review
+    def confirm(self, tracklet_id: int) -> None:
+        self.write(review.confirm, tracklet_id)
+
+    def reject(self, tracklet_id: int) -> int:
+        return self.write(review.reject, tracklet_id)
+
+    def merge(self, keep_id: int, other_id: int) -> None:
+        self.write(review.merge, keep_id, other_id)
+
+    def split(self, tracklet_id: int) -> int:
+        return self.write(review.split, tracklet_id)
+
+    def assign(self, tracklet_id: int, identity_id: int) -> None:
+        self.write(review.assign, tracklet_id, identity_id)
+
+    def annotate(self, identity_id: int, name: str, note: str = "") -> None:
+        self.write(review.annotate, identity_id, name, note)
+
+    def undo(self) -> str | None:
+        return self.write(review.undo)
+
+    def redo(self) -> str | None:
+        return self.write(review.redo)
+
+    def review_log(self) -> list[ReviewLogRow]:
+        return self.read(queries.review_log)

@@ -1,0 +1,201 @@
+"""Reads for the linker, the GUI and export. Every function takes an open connection and returns row
+dataclasses (``reid/store/rows.py``) or numpy arrays; none writes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+
+from reid.errors import StoreError
+from reid.store.rows import (
+    CameraRow,
+    DetectionRow,
+    IdentitySummary,
+    LinkConstraints,
+    ReviewLogRow,
+    TrackletFeature,
+    TrackletRow,
+    VideoRow,
+)
+
+_TRACKLET_SELECT = """
+SELECT t.id, c.name, v.path, t.video_id, t.track_id, t.first_frame, t.last_frame, t.first_time, t.last_time,
+       t.n_detections, m.identity_id, m.cost, m.confidence, m.state
+FROM tracklets t
+JOIN cameras c ON c.id = t.camera_id
+JOIN videos v ON v.id = t.video_id
+LEFT JOIN identity_members m ON m.tracklet_id = t.id
+"""
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def undo_floor(conn: sqlite3.Connection) -> int:
+    """Review-log ids up to this one belong to an earlier undo history (before a relink or re-commit)."""
+    return int(get_meta(conn, "undo_floor") or 0)
+
+
+def camera_id(conn: sqlite3.Connection, name: str) -> int | None:
+    row = conn.execute("SELECT id FROM cameras WHERE name = ?", (name,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def is_video_done(conn: sqlite3.Connection, camera: str, path: str) -> bool:
+    return conn.execute("SELECT 1 FROM videos v JOIN cameras c ON c.id = v.camera_id "
+                        "WHERE c.name = ? AND v.path = ? AND v.status = 'done'", (camera, path)).fetchone() is not None
+
+
+def _embedding(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+# -------------------------------------------------------------------------------------------------- linking
+def tracklet_features(conn: sqlite3.Connection) -> list[TrackletFeature]:
+    """Every tracklet that has an embedding, in id order."""
+    rows = conn.execute("SELECT t.id, c.name, t.video_id, t.track_id, t.first_time, t.last_time, t.embedding "
+                        "FROM tracklets t JOIN cameras c ON c.id = t.camera_id "
+                        "WHERE t.embedding IS NOT NULL ORDER BY t.id")
+    return [TrackletFeature(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<f4").astype(np.float32))
+            for r in rows]
+
+
+def link_constraints(conn: sqlite3.Connection) -> LinkConstraints:
+    groups: dict[int, list[int]] = {}
+    for tid, iid in conn.execute("SELECT tracklet_id, identity_id FROM identity_members "
+                                 "WHERE state = 'confirmed' ORDER BY identity_id, tracklet_id"):
+        groups.setdefault(iid, []).append(tid)
+    pairs = {(a, b) for a, b in conn.execute("SELECT tracklet_a, tracklet_b FROM cannot_link")}
+    return LinkConstraints(must_link=[tuple(g) for g in groups.values()], cannot_link=pairs)
+
+
+# -------------------------------------------------------------------------------------------------- tables
+def cameras(conn: sqlite3.Connection) -> list[CameraRow]:
+    rows = conn.execute(
+        "SELECT c.id, c.name, c.start_time, "
+        "(SELECT COUNT(*) FROM videos v WHERE v.camera_id = c.id), "
+        "(SELECT COUNT(*) FROM tracklets t WHERE t.camera_id = c.id) FROM cameras c ORDER BY c.name")
+    return [CameraRow(*r) for r in rows]
+
+
+def videos(conn: sqlite3.Connection) -> list[VideoRow]:
+    rows = conn.execute("SELECT v.id, c.name, v.path, v.fps, v.frames, v.width, v.height, v.offset_s, "
+                        "v.bad_frames FROM videos v JOIN cameras c ON c.id = v.camera_id ORDER BY c.name, v.path")
+    return [VideoRow(*r) for r in rows]
+
+
+def identity_summaries(conn: sqlite3.Connection) -> list[IdentitySummary]:
+    """Active identities with at least one member, in id order."""
+    names = {cid: name for cid, name in conn.execute("SELECT id, name FROM cameras")}
+    rows = conn.execute(
+        "SELECT i.id, i.name, i.note, GROUP_CONCAT(DISTINCT t.camera_id), COUNT(*), MIN(t.first_time), "
+        "MAX(t.last_time), MAX(m.cost), SUM(m.state = 'confirmed') "
+        "FROM identities i JOIN identity_members m ON m.identity_id = i.id "
+        "JOIN tracklets t ON t.id = m.tracklet_id WHERE i.status = 'active' GROUP BY i.id ORDER BY i.id")
+    out = []
+    for iid, name, note, cams, n, first, last, weakest, n_conf in rows:
+        status = "unreviewed" if n_conf == 0 else "reviewed" if n_conf == n else "partly reviewed"
+        cam_names = tuple(sorted(names[int(c)] for c in str(cams).split(",")))
+        out.append(IdentitySummary(iid, name, note, cam_names, n, first, last, status, weakest, int(n_conf)))
+    return out
+
+
+def identity_tracklets(conn: sqlite3.Connection, identity_id: int) -> list[TrackletRow]:
+    rows = conn.execute(_TRACKLET_SELECT + "WHERE m.identity_id = ? ORDER BY t.first_time, t.id", (identity_id,))
+    return [TrackletRow(*r) for r in rows]
+
+
+def tracklet(conn: sqlite3.Connection, tracklet_id: int) -> TrackletRow:
+    row = conn.execute(_TRACKLET_SELECT + "WHERE t.id = ?", (tracklet_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no tracklet {tracklet_id}")
+    return TrackletRow(*row)
+
+
+def tracklets(conn: sqlite3.Connection, ids: list[int]) -> list[TrackletRow]:
+    """Tracklet rows for ``ids``, in the order given (unknown ids are left out)."""
+    found: dict[int, TrackletRow] = {}
+    for start in range(0, len(ids), 500):  # stay under SQLite's bound-variable limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(_TRACKLET_SELECT + f"WHERE t.id IN ({marks})", chunk):
+            found[r[0]] = TrackletRow(*r)
+    return [found[i] for i in ids if i in found]
+
+
+def detections(conn: sqlite3.Connection, tracklet_id: int) -> list[DetectionRow]:
+    rows = conn.execute("SELECT frame, time, x1, y1, x2, y2, score FROM detections "
+                        "WHERE tracklet_id = ? ORDER BY frame", (tracklet_id,))
+    return [DetectionRow(r[0], r[1], (r[2], r[3], r[4], r[5]), r[6]) for r in rows]
+
+
+def thumbnails(conn: sqlite3.Connection, tracklet_id: int, limit: int | None = None) -> list[tuple[int, bytes]]:
+    """``(frame, jpeg bytes)`` best first."""
+    rows = conn.execute("SELECT frame, jpeg FROM thumbnails WHERE tracklet_id = ? ORDER BY rank LIMIT ?",
+                        (tracklet_id, -1 if limit is None else int(limit)))
+    return [(int(f), bytes(j)) for f, j in rows]
+
+
+def embedding(conn: sqlite3.Connection, tracklet_id: int) -> np.ndarray | None:
+    row = conn.execute("SELECT embedding FROM tracklets WHERE id = ?", (tracklet_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"no tracklet {tracklet_id}")
+    return _embedding(row[0])
+
+
+def nearest_tracklets(conn: sqlite3.Connection, tracklet_id: int, k: int = 20) -> list[tuple[TrackletRow, float]]:
+    """The ``k`` tracklets whose embeddings are nearest (Euclidean) to this one's, nearest first; itself and
+    tracklets without an embedding are left out. Empty when this tracklet has no embedding."""
+    query = embedding(conn, tracklet_id)
+    if query is None or k <= 0:
+        return []
+    ids, blobs = [], []
+    for tid, blob in conn.execute("SELECT id, embedding FROM tracklets WHERE embedding IS NOT NULL AND id != ? "
+                                  "AND length(embedding) = ?", (tracklet_id, query.nbytes)):
+        ids.append(tid)
+        blobs.append(blob)
+    if not ids:
+        return []
+    feats = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
+    dist = np.sqrt(np.maximum(((feats - query) ** 2).sum(axis=1), 0.0))
+    top = np.argsort(dist)[:k] if k >= len(ids) else np.argpartition(dist, k)[:k]
+    top = top[np.argsort(dist[top], kind="stable")]
+    rows = tracklets(conn, [ids[i] for i in top])
+    return [(row, float(dist[i])) for row, i in zip(rows, top, strict=True)]
+
+
+def review_queue(conn: sqlite3.Connection) -> list[int]:
+    """Tracklets with a proposed link (a cost), least confident first."""
+    rows = conn.execute("SELECT tracklet_id FROM identity_members WHERE state = 'proposed' AND cost IS NOT NULL "
+                        "ORDER BY confidence IS NOT NULL, confidence, cost DESC, tracklet_id")
+    return [r[0] for r in rows]
+
+
+def counts(conn: sqlite3.Connection) -> dict:
+    """identities, tracklets, detections, confirmed, proposed (memberships), per_camera {name: tracklets}."""
+    n_tracklets, n_det = conn.execute("SELECT COUNT(*), COALESCE(SUM(n_detections), 0) FROM tracklets").fetchone()
+    states = dict(conn.execute("SELECT state, COUNT(*) FROM identity_members GROUP BY state").fetchall())
+    n_ident = conn.execute("SELECT COUNT(*) FROM identities i WHERE status = 'active' AND EXISTS "
+                           "(SELECT 1 FROM identity_members m WHERE m.identity_id = i.id)").fetchone()[0]
+    per_camera = {c.name: c.n_tracklets for c in cameras(conn)}
+    return {"identities": n_ident, "tracklets": n_tracklets, "detections": n_det,
+            "confirmed": states.get("confirmed", 0), "proposed": states.get("proposed", 0),
+            "per_camera": per_camera}
+
+
+def link_costs(conn: sqlite3.Connection) -> np.ndarray:
+    """(N,) float64 costs of every proposed or confirmed link."""
+    rows = conn.execute("SELECT cost FROM identity_members WHERE cost IS NOT NULL").fetchall()
+    return np.asarray([r[0] for r in rows], dtype=np.float64)
+
+
+def review_log(conn: sqlite3.Connection) -> list[ReviewLogRow]:
+    """Every edit, oldest first."""
+    floor = undo_floor(conn)
+    rows = conn.execute("SELECT id, ts, action, payload, undone FROM review_log ORDER BY id")
+    return [ReviewLogRow(i, ts, action, json.loads(payload).get("description", action), bool(undone), i > floor)
+            for i, ts, action, payload, undone in rows]
