@@ -1,0 +1,111 @@
+"""Jobs of the review window: plain functions of a read-only ``reid.store.Store``, run off the GUI thread
+by ``gui.workers.QueryRunner``. No Qt here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+Job = Callable[[Any], Any]  # receives the worker's read-only Store
+
+DEFAULT_THRESHOLD = 0.6  # reid.config.LinkConfig.threshold, used when the database does not record its own
+
+
+def link_threshold(store: Any) -> float:
+    """The threshold the linker used (meta ``link_threshold``) or the default of ``LinkConfig``."""
+    value = store.get_meta("link_threshold")
+    try:
+        return float(value) if value is not None else DEFAULT_THRESHOLD
+    except ValueError:
+        return DEFAULT_THRESHOLD
+
+
+def overview(store: Any) -> dict[str, Any]:
+    """Counts, cameras, all link costs, the number of links left to review and the threshold (overview and
+    progress bar)."""
+    return {"counts": store.counts(), "cameras": store.cameras(), "costs": store.link_costs(),
+            "left": len(store.review_queue()), "threshold": link_threshold(store)}
+
+
+def next_unreviewed(after: int | None) -> Job:
+    """The review queue's tracklet after ``after`` (or its first): least confident first."""
+
+    def job(store: Any) -> Any:
+        queue = store.review_queue()
+        if not queue:
+            return None
+        i = queue.index(after) + 1 if after in queue else 0
+        return store.tracklet(queue[i % len(queue)])
+
+    return job
+
+
+def nearest(query_id: int, k: int) -> Job:
+    """``(query, [(row, distance, mark)])``; mark 'same' = confirmed in the query's identity, 'cannot' = a
+    reviewer separated the two."""
+
+    def job(store: Any) -> Any:
+        query = store.tracklet(query_id)
+        cannot = store.link_constraints().cannot_link
+        rows = []
+        for row, dist in store.nearest_tracklets(query_id, k=k):
+            pair = (min(query_id, row.id), max(query_id, row.id))
+            if pair in cannot:
+                mark: str | None = "cannot"
+            elif row.identity_id is not None and row.identity_id == query.identity_id and row.state == "confirmed":
+                mark = "same"
+            else:
+                mark = None
+            rows.append((row, float(dist), mark))
+        return query, rows
+
+    return job
+
+
+def embedding_distance(store: Any, a: int, b: int) -> float | None:
+    """Euclidean distance of the two stored (L2-normalised) embeddings, as the linker measures it."""
+    ea, eb = store.embedding(a), store.embedding(b)
+    if ea is None or eb is None:
+        return None
+    return float(np.linalg.norm(np.asarray(ea, np.float32) - np.asarray(eb, np.float32)))
+
+
+def compare_pair(a: int, b: int | None) -> Job:
+    """``(row_a, row_b, dets_a, dets_b, distance, threshold)``; ``b`` None picks a partner for ``a``: the
+    closest other member of its identity (another camera preferred), else its nearest tracklet."""
+
+    def job(store: Any) -> Any:
+        ta = store.tracklet(a)
+        partner = b
+        if partner is None and ta.identity_id is not None:
+            others = [t for t in store.identity_tracklets(ta.identity_id) if t.id != a]
+            scored = [(t.camera == ta.camera, embedding_distance(store, a, t.id) or 0.0, t.id) for t in others]
+            partner = min(scored)[2] if scored else None
+        if partner is None:
+            near = store.nearest_tracklets(a, k=1)
+            partner = near[0][0].id if near else None
+        if partner is None:
+            return None
+        return (ta, store.tracklet(partner), store.detections(a), store.detections(partner),
+                embedding_distance(store, a, partner), link_threshold(store))
+
+    return job
+
+
+def export(kind: str, out_dir: str) -> Job:
+    """Run ``reid.export.export_<kind>(store, out_dir)`` for kind in csv/json/mot/market (or 'all')."""
+
+    def job(store: Any) -> list[str]:
+        from reid import export as exporters
+
+        kinds = ["csv", "json", "mot", "market"] if kind == "all" else [kind]
+        written = []
+        for k in kinds:
+            result = getattr(exporters, f"export_{k}")(store, Path(out_dir))
+            written.append(f"{k}: {result}" if result is not None else k)
+        return written
+
+    return job
