@@ -1,0 +1,110 @@
+"""Batched training augmentation on the images' device: flip, pad + random crop, random erasing.
+
+The reid-strong-baseline recipe (Luo et al. 2019) applied to a whole (B, 3, H, W) uint8 batch at
+once: per-sample choices are drawn as tensors and applied with ``torch.where``, ``gather`` and masks;
+there is no Python loop over images. Random numbers come from the ``torch.Generator`` passed in: if
+it lives on the images' device they are drawn there; a CPU generator with CUDA images also works
+(numbers drawn on the CPU, then moved), which makes runs comparable across devices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from reid.config import AugmentConfig
+
+# Random erasing (Zhong et al. 2020, "Random Erasing Data Augmentation"): area and aspect ranges.
+ERASE_AREA = (0.02, 0.4)
+ERASE_ASPECT = (0.3, 3.3)
+ERASE_ATTEMPTS = 10  # the paper tries up to 100; 10 leave < 1e-4 of 256x128 images without a valid box
+
+
+def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    """uint8 (B, 3, H, W) -> float32 (B, 3, H, W), ``(x / 255 - mean) / std``, on the images' device."""
+    m = torch.tensor(mean, dtype=torch.float64)
+    s = torch.tensor(std, dtype=torch.float64)
+    scale = (1.0 / (255.0 * s)).to(torch.float32).view(1, -1, 1, 1).to(images.device)
+    shift = (m / s).to(torch.float32).view(1, -1, 1, 1).to(images.device)
+    return images.float().mul_(scale).sub_(shift)  # in place: two passes over the float batch
+
+
+class BatchAugment:
+    """Flip (``cfg.flip_prob``), pad by ``cfg.pad`` + random crop back to H x W, normalise, erase.
+
+    ``pad_mode``: "constant" pads with zeros (black, as torchvision's ``Pad``) or "reflect". Erased
+    boxes are filled with the normalisation mean, i.e. 0 in the output.
+    """
+
+    def __init__(self, cfg: AugmentConfig, pad_mode: str = "constant") -> None:
+        if pad_mode not in ("constant", "reflect"):
+            raise ValueError(f"pad_mode={pad_mode!r}; known: constant, reflect")
+        self.cfg, self.pad_mode = cfg, pad_mode
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """images: (B, 3, H, W) uint8 on any device -> (B, 3, H, W) float32 normalised, same device."""
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise ValueError(f"expected a (B, 3, H, W) uint8 batch, got {tuple(images.shape)} {images.dtype}")
+        dev = images.device
+
+        def rand(*shape: int) -> torch.Tensor:
+            return torch.rand(shape, generator=generator, device=generator.device).to(dev)
+
+        b = images.shape[0]
+        flip = rand(b) < self.cfg.flip_prob if self.cfg.flip_prob > 0 else None
+        shift = rand(b, 2) if self.cfg.pad > 0 else None
+        x = self._flip_pad_crop(images, flip, shift) if flip is not None or shift is not None else images
+        out = normalize(x, self.cfg.mean, self.cfg.std)
+        if self.cfg.erase_prob > 0:
+            out.masked_fill_(self._erase_mask(out.shape, rand(b), rand(b, ERASE_ATTEMPTS, 4), dev), 0.0)
+        return out
+
+    def _flip_pad_crop(self, x: torch.Tensor, flip: torch.Tensor | None, u: torch.Tensor | None) -> torch.Tensor:
+        """One row selection and one column gather do flip (B,) bool, pad and crop at uniform offsets ``u``
+        (B, 2): output pixel (i, j) = padded input (i + dy, j + dx), dy, dx in [0, 2 pad]."""
+        b, c, h, w = x.shape
+        pad = self.cfg.pad
+        rows = torch.arange(h, device=x.device).expand(b, h)  # (B, H) source rows
+        cols = torch.arange(w, device=x.device).expand(b, w)  # (B, W) source columns
+        if flip is not None:
+            cols = torch.where(flip[:, None], (w - 1) - cols, cols)
+        valid = None
+        if u is not None:
+            shift = (u * (2 * pad + 1)).long().clamp_(max=2 * pad) - pad  # (B, 2) in [-pad, pad]
+            rows, cols = rows + shift[:, :1], cols + shift[:, 1:]
+            if self.pad_mode == "reflect":
+                rows = (h - 1) - ((h - 1) - rows.abs()).abs()
+                cols = (w - 1) - ((w - 1) - cols.abs()).abs()
+            else:  # rows / columns that fall in the zero padding, zeroed after the copy
+                valid = (((rows >= 0) & (rows < h)).view(b, 1, h, 1), ((cols >= 0) & (cols < w)).view(b, 1, 1, w))
+                rows, cols = rows.clamp(0, h - 1), cols.clamp(0, w - 1)
+            # rows: select whole image rows of the (B*C*H, W) view (row copies, ~6x faster than a gather)
+            plane = torch.arange(b * c, device=x.device).view(b, c, 1) * h  # first row of each (b, c)
+            flat_rows = (plane + rows.view(b, 1, h)).reshape(-1)
+            x = x.reshape(b * c * h, w).index_select(0, flat_rows).view(b, c, h, w)
+        x = x.gather(3, cols.reshape(b, 1, 1, w).expand(b, c, h, w))
+        return x if valid is None else x.mul_(valid[0]).mul_(valid[1])
+
+    def _erase_mask(self, shape: torch.Size, u_apply: torch.Tensor, u: torch.Tensor,
+                    dev: torch.device) -> torch.Tensor:
+        """Boolean (B, 1, H, W) boxes to erase from uniforms ``u_apply`` (B,) and ``u`` (B, T, 4)."""
+        b, _, h, w = shape
+        area = h * w * (ERASE_AREA[0] + (ERASE_AREA[1] - ERASE_AREA[0]) * u[..., 0])
+        log_lo, log_hi = math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])
+        aspect = torch.exp(log_lo + (log_hi - log_lo) * u[..., 1])
+        eh = torch.sqrt(area * aspect).round().long()  # (B, T)
+        ew = torch.sqrt(area / aspect).round().long()
+        ok = (eh < h) & (ew < w)
+        first = ok.long().argmax(dim=1, keepdim=True)  # first valid attempt per image
+        apply = (u_apply < self.cfg.erase_prob) & ok.any(dim=1)
+        eh, ew = eh.gather(1, first).squeeze(1), ew.gather(1, first).squeeze(1)
+        uy, ux = u[..., 2].gather(1, first).squeeze(1), u[..., 3].gather(1, first).squeeze(1)
+        top = (uy * (h - eh + 1)).long()
+        left = (ux * (w - ew + 1)).long()
+        ys = torch.arange(h, device=dev).view(1, h)
+        xs = torch.arange(w, device=dev).view(1, w)
+        in_rows = (ys >= top[:, None]) & (ys < (top + eh)[:, None]) & apply[:, None]  # (B, H)
+        in_cols = (xs >= left[:, None]) & (xs < (left + ew)[:, None])  # (B, W)
+        return in_rows.view(b, 1, h, 1) & in_cols.view(b, 1, 1, w)
