@@ -1,0 +1,270 @@
+"""The main job: camera videos → detections → per-camera tracklets → embeddings → SQLite → cross-camera links.
+
+Each video file is processed start to finish and committed in ONE transaction (``Store.commit_video``), so an
+interrupted batch loses at most the file in progress and a re-run skips finished files. Cameras run in
+parallel worker processes when there are cores for them; linking runs once at the end over every tracklet in
+the database (earlier runs included), keeping the reviewer's decisions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+from reid.config import LinkConfig, PipelineConfig
+from reid.errors import ReidError
+from reid.store import Store, VideoRecord
+from reid.video.detect import Detector
+from reid.video.embed import Embedder, make_embedder
+from reid.video.manifest import CameraSpec, Manifest
+from reid.video.source import VideoInfo, VideoSource
+from reid.video.stages import StageTimes, build_detector, run_file
+
+log = logging.getLogger(__name__)
+
+STORE_TIMEOUT_S = 120.0  # camera processes share one database; a writer may wait for another's commit
+
+
+@dataclass
+class VideoResult:
+    """What happened to one video file."""
+
+    camera: str
+    path: str
+    frames: int = 0
+    tracklets: int = 0
+    bad_frames: int = 0
+    skipped: bool = False
+    times: StageTimes = field(default_factory=StageTimes)
+    detector: str = ""
+
+
+@dataclass
+class ProcessSummary:
+    """Outcome of ``run_pipeline``: per-video results, the linking result and the run's components."""
+
+    db: str
+    detector: str
+    embedder: str
+    videos: list[VideoResult]
+    tracklets_per_camera: dict[str, int]
+    identities: int
+    cross_camera_identities: int
+    links: int
+    link_seconds: float
+    seconds: float
+
+    def report(self) -> str:
+        done = [v for v in self.videos if not v.skipped]
+        frames = sum(v.frames for v in done)
+        busy = sum(v.times.total for v in done)
+        lines = [
+            f"detector: {self.detector}; embedder: {self.embedder}",
+            f"videos: {len(done)} processed, {len(self.videos) - len(done)} already done (skipped); "
+            f"{frames} frames in {self.seconds:.1f} s wall ({frames / max(busy, 1e-9):.1f} frames/s per worker)",
+        ]
+        lines += [f"  {cam}: {n} tracklets" for cam, n in sorted(self.tracklets_per_camera.items())]
+        bad = sum(v.bad_frames for v in self.videos)
+        if bad:
+            lines.append(f"  {bad} undecodable frames skipped")
+        lines.append(
+            f"identities: {self.identities} ({self.cross_camera_identities} seen by more than one camera, "
+            f"{self.links} cross-camera links proposed, linking {self.link_seconds:.2f} s)"
+        )
+        if done:
+            total = StageTimes.sum(v.times for v in done)
+            lines.append("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in total.stages().items()))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CameraJob:
+    """Everything one worker process needs for one camera (picklable)."""
+
+    camera: CameraSpec
+    db: str
+    cfg: PipelineConfig
+    detections: str | None
+    threads: int
+    progress_position: int
+    progress: bool
+
+
+def process_camera(
+    job: CameraJob, detector: Detector | None = None, embedder: Embedder | None = None
+) -> list[VideoResult]:
+    """Process every file of one camera that is not yet in the database (worker entry point).
+
+    ``detector``/``embedder``: already built ones to reuse (same process); built here when None.
+    """
+    import cv2
+    import torch
+
+    torch.set_num_threads(job.threads)
+    cv2.setNumThreads(job.threads)
+    cfg = job.cfg
+    source = VideoSource(
+        job.camera.name, job.camera.files, start_time=job.camera.start_time, stride=cfg.stride
+    )
+    results: list[VideoResult] = []
+    with Store(job.db, timeout=STORE_TIMEOUT_S) as store:
+        store.camera_id(job.camera.name, job.camera.start_time)
+        todo = [i for i in source.files() if cfg.force or not store.is_video_done(job.camera.name, i.path)]
+        results += [
+            VideoResult(job.camera.name, i.path, skipped=True) for i in source.files() if i not in todo
+        ]
+        if not todo:
+            return results
+        device = _device(cfg.device)
+        if job.detections or detector is None:
+            detector = build_detector(cfg.detector, device, job.detections)
+        embedder = embedder or make_embedder(cfg.embed, device)
+        for info in todo:
+            results.append(_process_file(source, info, detector, embedder, store, job))
+    return results
+
+
+def _process_file(
+    source: VideoSource, info: VideoInfo, detector: Detector, embedder: Embedder, store: Store, job: CameraJob
+) -> VideoResult:
+    tracklets, times = run_file(
+        source, info, detector, embedder, job.cfg, job.progress, job.progress_position
+    )
+    t0 = time.perf_counter()
+    record = VideoRecord(
+        camera=job.camera.name,
+        path=info.path,
+        fps=info.fps,
+        frames=info.frames_read,
+        width=info.width,
+        height=info.height,
+        offset_s=info.start_time - job.camera.start_time,
+        bad_frames=info.bad_frames,
+        detector=detector.name,
+        embedder=embedder.name,
+    )
+    store.commit_video(record, tracklets)
+    times.store += time.perf_counter() - t0
+    log.debug("%s: %d tracklets committed", info.path, len(tracklets))
+    return VideoResult(
+        job.camera.name,
+        info.path,
+        info.frames_read,
+        len(tracklets),
+        info.bad_frames,
+        False,
+        times,
+        detector.name,
+    )
+
+
+def _device(name: str):  # noqa: ANN202 - torch.device, imported lazily
+    from reid.engine.device import resolve_device
+
+    return resolve_device(name)
+
+
+def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
+    """Relink every tracklet in the store; returns (identities, cross-camera identities, cross-camera links)."""
+    from reid.video.link import link_tracklets
+
+    features = store.tracklet_features()
+    camera_of = {f.id: f.camera for f in features}
+    groups = link_tracklets(features, store.link_constraints(), cfg)
+    store.apply_links(groups)
+    cross = [g for g in groups if len({camera_of[m.tracklet_id] for m in g}) > 1]
+    links = sum(len({camera_of[m.tracklet_id] for m in g}) - 1 for g in cross)
+    return len(groups), len(cross), links
+
+
+def _check_inputs(manifest: Manifest, detections: Mapping[str, str]) -> None:
+    names = [c.name for c in manifest.cameras]
+    unknown = sorted(set(detections) - set(names))
+    if unknown:
+        raise ReidError(f"--detections names camera(s) {', '.join(unknown)} not among {', '.join(names)}")
+    for cam in manifest.cameras:  # probe every file now: a bad file fails before any work starts
+        VideoSource(cam.name, cam.files, start_time=cam.start_time)
+    for path in detections.values():
+        if not Path(path).is_file():
+            raise ReidError(f"{path}: detections file not found")
+
+
+def _make_parent(db: Path) -> None:
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReidError(f"{db}: cannot create its folder ({exc.strerror})") from None
+
+
+def _check_embedder(store: Store, name: str) -> None:
+    """Embeddings of different models are not comparable: refuse to mix them in one database."""
+    previous = store.get_meta("embedder")
+    if previous and previous != name and store.tracklet_features():
+        raise ReidError(
+            f"{store.path}: its tracklets were embedded with {previous}, not {name}; use the same "
+            "--weights, or a new --db"
+        )
+    store.set_meta("embedder", name)
+
+
+def run_pipeline(
+    manifest: Manifest,
+    db: str | Path,
+    cfg: PipelineConfig,
+    detections: Mapping[str, str] | None = None,
+    workers: int = 0,
+    progress: bool = True,
+) -> ProcessSummary:
+    """Process every camera of ``manifest`` into the database ``db`` and relink; see the module docstring."""
+    started = time.perf_counter()
+    detections = dict(detections or {})
+    _check_inputs(manifest, detections)
+    _make_parent(Path(db))
+    link_cfg = replace(cfg.link, transit={**cfg.link.transit, **manifest.transit})
+    cores = os.cpu_count() or 1
+    n_workers = min(len(manifest.cameras), workers or cores)
+    threads = max(1, cores // max(n_workers, 1))
+    # Built once here so the user reads one line saying which detector and embedder run and why; worker
+    # processes build their own copies quietly (logging is not configured in them).
+    device = _device(cfg.device)
+    needs_detector = any(cam.name not in detections for cam in manifest.cameras)
+    detector = build_detector(cfg.detector, device) if needs_detector else None
+    embedder = make_embedder(cfg.embed, device)
+    with Store(db, timeout=STORE_TIMEOUT_S) as store:  # creates the schema before workers open it
+        _check_embedder(store, embedder.name)
+        store.set_meta("link_threshold", str(link_cfg.threshold))
+    jobs = [
+        CameraJob(cam, str(db), cfg, detections.get(cam.name), threads, i, progress)
+        for i, cam in enumerate(manifest.cameras)
+    ]
+    if n_workers > 1:
+        with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) as pool:
+            per_camera = list(pool.map(process_camera, jobs))
+    else:
+        per_camera = [process_camera(job, detector, embedder) for job in jobs]
+    videos = [v for results in per_camera for v in results]
+
+    t0 = time.perf_counter()
+    with Store(db, timeout=STORE_TIMEOUT_S) as store:
+        identities, cross, links = link_database(store, link_cfg)
+        counts = store.counts()
+    link_seconds = time.perf_counter() - t0
+    per_camera_tracklets = {c: int(n) for c, n in counts.get("per_camera", {}).items()}
+    return ProcessSummary(
+        db=str(db),
+        detector=", ".join(sorted({v.detector for v in videos if v.detector})) or "none run",
+        embedder=embedder.name,
+        videos=videos,
+        tracklets_per_camera=per_camera_tracklets,
+        identities=identities,
+        cross_camera_identities=cross,
+        links=links,
+        link_seconds=link_seconds,
+        seconds=time.perf_counter() - started,
+    )
