@@ -1,0 +1,390 @@
+"""Cross-camera linking: tracklets of all cameras -> identities, by Hungarian matching between clusters.
+
+``link_tracklets`` starts from the reviewer's must-link groups and singletons and merges clusters in rounds.
+Each round solves ``scipy.optimize.linear_sum_assignment`` between cluster *ends* (rows) and cluster
+*starts* (columns) in time order, on average-linkage embedding distances below ``cfg.threshold``, then
+merges the assigned pairs in increasing cost, re-checking every constraint and the cost after each merge.
+Only tracklet pairs that could be consecutive sightings of one person are ever compared (time-gated per
+camera pair), so the work follows the number of plausible pairs. Why this is sound and independent of
+camera order: ``docs/linking.md``.
+
+Constraints: two tracklets of one camera that overlap in time are never one person; consecutive sightings
+on cameras A then B must be ``cfg.transit["A->B"]`` seconds apart (``(min_s, max_s)``, also used for B->A
+unless given); ``cannot_link`` pairs never share an identity; each ``must_link`` group stays together, and
+two must-link groups (two reviewed identities) are never merged by the linker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from reid.config import LinkConfig
+from reid.losses import pairwise_distance_numpy
+from reid.store.rows import LinkProposal
+
+__all__ = ["LinkProposal", "link_tracklets"]
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1024  # rows per distance block: 1024 x 10k float32 = 40 MB
+_MARGIN = 1e-4  # float32 block distances may differ from the float64 costs in the last bits
+
+
+def link_tracklets(features: Sequence[Any], constraints: Any = None,
+                   cfg: LinkConfig | None = None) -> list[list[LinkProposal]]:
+    """Group tracklets of all cameras into identities.
+
+    ``features``: objects with ``.id`` (int), ``.camera`` (str), ``.first_time``/``.last_time`` (s, one clock
+    for all cameras) and ``.embedding`` ((D,) float32, L2-normalised; None keeps the tracklet alone), e.g.
+    ``Store.tracklet_features()``. ``constraints``: ``.must_link`` (groups of ids) and ``.cannot_link`` (id
+    pairs), e.g. ``Store.link_constraints()``; None for none. Returns one group per identity, every tracklet
+    in exactly one group, groups in time order; a group's first member is its earliest tracklet, with cost
+    and confidence None; each later member carries the average-linkage distance at which it (with the
+    cluster it headed) joined, and confidence ``clip(1 - cost / threshold, 0, 1)``.
+    """
+    cfg = cfg or LinkConfig()
+    if not features:
+        return []
+    linker = _Linker(features, constraints, cfg)
+    linker.run()
+    return linker.groups()
+
+
+class _Linker:
+    """State of one ``link_tracklets`` call; tracklets are indexed 0..n-1 in id order."""
+
+    def __init__(self, features: Sequence[Any], constraints: Any, cfg: LinkConfig) -> None:
+        feats = sorted(features, key=lambda f: int(f.id))
+        self.thr = float(cfg.threshold)
+        self.ids = np.array([int(f.id) for f in feats], np.int64)
+        if len(np.unique(self.ids)) != len(self.ids):
+            raise ValueError("link_tracklets: tracklet ids must be unique")
+        n = len(feats)
+        names = sorted({str(f.camera) for f in feats})
+        code = {c: k for k, c in enumerate(names)}
+        self.cams = np.array([code[str(f.camera)] for f in feats], np.int64)
+        self.t0 = np.array([f.first_time for f in feats], np.float64)
+        self.t1 = np.array([f.last_time for f in feats], np.float64)
+        # time order of tracklets: (first_time, id); a cluster's key is its earliest member's rank
+        order = np.lexsort((self.ids, self.t0))
+        self.rank = np.empty(n, np.int64)
+        self.rank[order] = np.arange(n)
+        dim = next((len(f.embedding) for f in feats if f.embedding is not None), 1)
+        self.has_emb = np.array([f.embedding is not None for f in feats])
+        self.emb = np.zeros((n, dim), np.float32)
+        for k, f in enumerate(feats):
+            if f.embedding is not None:
+                self.emb[k] = np.asarray(f.embedding, np.float32)
+        self.lo, self.hi = _windows(cfg.transit, code)
+        self.index = {int(t): k for k, t in enumerate(self.ids)}
+        self.cannot: dict[int, set[int]] = {}
+        for a, b in getattr(constraints, "cannot_link", None) or ():
+            if int(a) in self.index and int(b) in self.index:
+                ia, ib = self.index[int(a)], self.index[int(b)]
+                self.cannot.setdefault(ia, set()).add(ib)
+                self.cannot.setdefault(ib, set()).add(ia)
+        self.parent = np.arange(n)
+        self.member_lists: dict[int, list[int]] = {i: [i] for i in range(n)}
+        self.has_ml = np.zeros(n, bool)
+        self.cost: list[float | None] = [None] * n
+        self.dense: np.ndarray | None = None
+        if cfg.rerank:
+            self.dense = _reranked(self.emb)
+        self._must_link(getattr(constraints, "must_link", None) or ())
+
+    # ------------------------------------------------------------------------------------ clusters
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = int(self.parent[i])
+        return i
+
+    def roots(self) -> np.ndarray:
+        """Root of every tracklet, (n,) int64 (also flattens the union-find)."""
+        p = self.parent
+        while True:  # pointer jumping, vectorised
+            q = p[p]
+            if np.array_equal(q, p):
+                break
+            p = q
+        self.parent = p
+        return p.copy()
+
+    def members(self, root: int) -> np.ndarray:
+        """Tracklet indices of the cluster whose root is ``root``."""
+        return np.array(self.member_lists[root], np.int64)
+
+    @staticmethod
+    def member_index(roots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(order, start)``: the members of cluster r are ``order[start[r]:start[r] + size[r]]``."""
+        order = np.argsort(roots, kind="stable")
+        return order, np.searchsorted(roots[order], np.arange(len(roots)))
+
+    def union(self, x: int, y: int, cost: float | None) -> int:
+        """Merge clusters with roots ``x`` and ``y``; the later cluster's head records ``cost``."""
+        if self.rank[x] > self.rank[y]:
+            x, y = y, x
+        self.cost[y] = cost  # roots are heads: a cluster's root is its earliest member
+        self.parent[y] = x
+        self.member_lists[x].extend(self.member_lists.pop(y))
+        self.has_ml[x] |= self.has_ml[y]
+        return x
+
+    def _must_link(self, groups: Iterable[Iterable[int]]) -> None:
+        for group in groups:
+            idx = sorted((self.index[int(t)] for t in group if int(t) in self.index), key=lambda i: self.rank[i])
+            if not idx:
+                continue
+            roots = {self.find(i) for i in idx}
+            head = min(roots, key=lambda r: self.rank[r])
+            for r in roots - {head}:
+                self.parent[r] = head
+                self.member_lists[head].extend(self.member_lists.pop(r))
+            self.has_ml[head] = True
+            for k, i in enumerate(idx[1:], 1):  # confirmed members: distance to the earlier ones
+                self.cost[i] = float(self.pair_costs(np.full(k, i), np.array(idx[:k])).mean())
+            self.cost[self.find(idx[0])] = None
+
+    # ------------------------------------------------------------------------------------ distances
+    def pair_costs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Distance between tracklets ``i[k]`` and ``j[k]``, float64: the Euclidean metric of
+        ``pairwise_distance_numpy``, row by row, computed from differences in float64 so that a pair's cost
+        does not depend on which block it was found in."""
+        if self.dense is not None:
+            return self.dense[i, j].astype(np.float64)
+        out = np.empty(len(i), np.float64)
+        for s in range(0, len(i), 65536):
+            d = self.emb[i[s:s + 65536]].astype(np.float64) - self.emb[j[s:s + 65536]]
+            out[s:s + 65536] = np.sqrt(np.einsum("ij,ij->i", d, d))
+        return out
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(rows), len(cols)) distances."""
+        if self.dense is not None:
+            return self.dense[np.ix_(rows, cols)]
+        return pairwise_distance_numpy(self.emb[rows], self.emb[cols])
+
+    def legal_pairs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether tracklets ``i[k]``, ``j[k]`` may be consecutive sightings of one person (bool array)."""
+        first = self.rank[i] < self.rank[j]
+        p, q = np.where(first, i, j), np.where(first, j, i)
+        cp, cq = self.cams[p], self.cams[q]
+        gap = self.t0[q] - self.t1[p]
+        ok = ((cp != cq) | (gap > 0)) & (gap >= self.lo[cp, cq]) & (gap <= self.hi[cp, cq])
+        return ok & self.has_emb[i] & self.has_emb[j]
+
+    def candidate_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Tracklet pairs (i < j) closer than the threshold that pass ``legal_pairs`` and cannot-link."""
+        found_i, found_j = [], []
+        ncam = int(self.cams.max()) + 1
+        by_cam = [np.flatnonzero(self.cams == c) for c in range(ncam)]
+        by_cam = [m[np.argsort(self.t0[m], kind="stable")] for m in by_cam]
+        for a in range(ncam):
+            for b in range(a, ncam):
+                rows_all, cols = by_cam[a], by_cam[b]
+                hi = max(self.hi[a, b], self.hi[b, a])
+                gated = np.isfinite(hi) and len(cols) > 0
+                col_t0 = self.t0[cols]
+                max_dur = float((self.t1[cols] - col_t0).max()) if len(cols) else 0.0
+                step = _CHUNK
+                if gated and len(rows_all) > 1:  # rows spanning about one window: few columns per row
+                    span = float(self.t0[rows_all[-1]] - self.t0[rows_all[0]])
+                    per_window = len(rows_all) * (hi + max_dur) / max(span, 1e-9)
+                    step = int(np.clip(per_window, 64, _CHUNK))
+                for s in range(0, len(rows_all), step):
+                    rows = rows_all[s:s + step]
+                    c = cols
+                    if gated:  # b after a: t0_b <= t1_a + hi; b before a: t0_b >= t0_a - hi - dur_b
+                        lo_t = self.t0[rows].min() - hi - max_dur
+                        hi_t = self.t1[rows].max() + hi
+                        c = cols[np.searchsorted(col_t0, lo_t, "left"):np.searchsorted(col_t0, hi_t, "right")]
+                    if len(c) == 0:
+                        continue
+                    r, k = np.nonzero(self.block(rows, c) < self.thr + _MARGIN)
+                    i, j = rows[r], c[k]
+                    keep = (i != j) if a != b else (i < j)
+                    i, j = i[keep], j[keep]
+                    keep = self.legal_pairs(i, j)
+                    found_i.append(np.minimum(i[keep], j[keep]))
+                    found_j.append(np.maximum(i[keep], j[keep]))
+        i = np.concatenate(found_i) if found_i else np.zeros(0, np.int64)
+        j = np.concatenate(found_j) if found_j else np.zeros(0, np.int64)
+        keep = self.pair_costs(i, j) < self.thr
+        if self.cannot:
+            keep &= np.array([jj not in self.cannot.get(ii, ()) for ii, jj in zip(i.tolist(), j.tolist(),
+                                                                                   strict=True)], bool)
+        order = np.lexsort((j[keep], i[keep]))
+        return i[keep][order], j[keep][order]
+
+    # ------------------------------------------------------------------------------------ constraints
+    def legal_merge(self, xs: np.ndarray, ys: np.ndarray) -> bool:
+        """Whether the union of member sets ``xs`` and ``ys`` may be one person."""
+        if self.cannot:
+            yset = set(ys.tolist())
+            if any(self.cannot.get(x, set()) & yset for x in xs.tolist()):
+                return False
+        m = np.concatenate([xs, ys])
+        m = m[np.argsort(self.rank[m])]
+        # one camera: no two members overlap in time (sorted by camera, then time; neighbours suffice)
+        s = m[np.lexsort((self.rank[m], self.cams[m]))]
+        same = self.cams[s[1:]] == self.cams[s[:-1]]
+        if np.any(same & (self.t0[s[1:]] <= self.t1[s[:-1]])):
+            return False
+        # consecutive sightings in time order: transit windows
+        p, q = m[:-1], m[1:]
+        gap = self.t0[q] - self.t1[p]
+        return bool(np.all((gap >= self.lo[self.cams[p], self.cams[q]]) & (gap <= self.hi[self.cams[p], self.cams[q]])))
+
+    # ------------------------------------------------------------------------------------ rounds
+    def run(self) -> None:
+        ei, ej = self.candidate_edges()
+        log.debug("linking %d tracklets: %d candidate links below %.3f", len(self.ids), len(ei), self.thr)
+        cache: dict[tuple[int, int, int, int], bool] = {}
+        rounds = 0
+        while True:
+            roots = self.roots()
+            sizes = np.bincount(roots, minlength=len(roots))
+            x, y = roots[ei], roots[ej]
+            keep = x != y
+            x, y = x[keep], y[keep]
+            swap = self.rank[x] > self.rank[y]  # x: earlier cluster (row), y: later cluster (column)
+            x, y = np.where(swap, y, x), np.where(swap, x, y)
+            if len(x) == 0:
+                break
+            pairs = np.unique(np.stack([x, y], 1), axis=0)
+            pairs = pairs[~(self.has_ml[pairs[:, 0]] & self.has_ml[pairs[:, 1]])]
+            cost = self.linkage(pairs, roots, sizes)
+            ok = cost < self.thr
+            pairs, cost = pairs[ok], cost[ok]
+            legal = np.ones(len(pairs), bool)
+            for k, (a, b) in enumerate(pairs.tolist()):
+                if sizes[a] > 1 or sizes[b] > 1:  # singleton pairs passed legal_pairs already
+                    key = (a, b, int(sizes[a]), int(sizes[b]))
+                    if key not in cache:
+                        cache[key] = self.legal_merge(self.members(a), self.members(b))
+                    legal[k] = cache[key]
+            pairs, cost = pairs[legal], cost[legal]
+            if len(pairs) == 0:
+                break
+            merged = self.merge(self.assign(pairs, cost))
+            rounds += 1
+            if merged == 0:
+                break
+        log.debug("linking done in %d rounds", rounds)
+
+    def linkage(self, pairs: np.ndarray, roots: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Average-linkage distance of each cluster pair (rows of ``pairs``: two root indices)."""
+        if len(pairs) == 0:
+            return np.zeros(0)
+        order, start = self.member_index(roots)
+        sx, sy = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+        count = sx * sy
+        which = np.repeat(np.arange(len(pairs)), count)
+        k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        i = order[start[pairs[which, 0]] + k // sy[which]]
+        j = order[start[pairs[which, 1]] + k % sy[which]]
+        return np.bincount(which, self.pair_costs(i, j), minlength=len(pairs)) / count
+
+    def assign(self, pairs: np.ndarray, cost: np.ndarray) -> list[tuple[float, int, int]]:
+        """Hungarian matching of earlier clusters (rows) to later clusters (columns), one component of the
+        candidate graph at a time; maximises the sum of (threshold - cost) over matched pairs."""
+        rows, r_idx = np.unique(pairs[:, 0], return_inverse=True)
+        cols, c_idx = np.unique(pairs[:, 1], return_inverse=True)
+        nr = len(rows)
+        graph = coo_matrix((np.ones(len(pairs)), (r_idx, nr + c_idx)), shape=(nr + len(cols),) * 2)
+        _, comp = connected_components(graph, directed=False)
+        edge_comp = comp[r_idx]
+        chosen: list[tuple[float, int, int]] = []
+        for e in np.split(np.argsort(edge_comp, kind="stable"), np.cumsum(np.bincount(edge_comp))[:-1]):
+            if len(e) == 0:
+                continue
+            if len(e) == 1:
+                chosen.append((float(cost[e[0]]), int(pairs[e[0], 0]), int(pairs[e[0], 1])))
+                continue
+            ur, ri = np.unique(r_idx[e], return_inverse=True)
+            uc, ci = np.unique(c_idx[e], return_inverse=True)
+            m = np.zeros((len(ur), len(uc)))
+            m[ri, ci] = cost[e] - self.thr  # < 0 on candidate links; 0 = "leave unmatched"
+            for r, c in zip(*linear_sum_assignment(m), strict=True):
+                if m[r, c] < 0:
+                    chosen.append((float(m[r, c] + self.thr), int(rows[ur[r]]), int(cols[uc[c]])))
+        return chosen
+
+    def merge(self, chosen: list[tuple[float, int, int]]) -> int:
+        """Merge assigned pairs in increasing cost; pairs touched by an earlier merge are re-checked."""
+        chosen.sort(key=lambda t: (t[0], int(self.rank[t[1]]), int(self.rank[t[2]])))
+        touched: set[int] = set()
+        merged = 0
+        for cost, a, b in chosen:
+            if a in touched or b in touched:
+                ra, rb = self.find(a), self.find(b)
+                if ra == rb or (self.has_ml[ra] and self.has_ml[rb]):
+                    continue
+                xs, ys = self.members(ra), self.members(rb)
+                cost = float(self.pair_costs(np.repeat(xs, len(ys)), np.tile(ys, len(xs))).mean())
+                if cost >= self.thr or not self.legal_merge(xs, ys):
+                    continue
+                a, b = ra, rb
+            touched.update((a, b))
+            touched.add(self.union(a, b, cost))
+            merged += 1
+        return merged
+
+    # ------------------------------------------------------------------------------------ output
+    def groups(self) -> list[list[LinkProposal]]:
+        out = []
+        for root in sorted(self.member_lists, key=lambda r: self.rank[r]):
+            m = self.members(root)
+            group = []
+            for i in m[np.argsort(self.rank[m])].tolist():
+                c = None if i == root else self.cost[i]
+                conf = None if c is None else float(np.clip(1.0 - c / self.thr, 0.0, 1.0))
+                group.append(LinkProposal(int(self.ids[i]), c, conf))
+            out.append(group)
+        return out
+
+
+def _windows(transit: Any, code: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Transit windows as (C, C) arrays lo[a, b], hi[a, b] (s); -inf/inf where none is given."""
+    n = len(code)
+    lo, hi = np.full((n, n), -np.inf), np.full((n, n), np.inf)
+    explicit = set()
+    for key, (w_lo, w_hi) in (transit or {}).items():
+        a, sep, b = str(key).partition("->")
+        a, b = a.strip(), b.strip()
+        if not sep or not a or not b:
+            raise ValueError(f"transit key {key!r}: expected 'camA->camB'")
+        if float(w_lo) > float(w_hi):
+            raise ValueError(f"transit {key!r}: min_s {w_lo} is larger than max_s {w_hi}")
+        if a not in code or b not in code:
+            continue  # a camera without tracklets
+        lo[code[a], code[b]], hi[code[a], code[b]] = float(w_lo), float(w_hi)
+        explicit.add((code[a], code[b]))
+    for i, j in list(explicit):
+        if (j, i) not in explicit:
+            lo[j, i], hi[j, i] = lo[i, j], hi[i, j]
+    return lo, hi
+
+
+def _reranked(emb: np.ndarray) -> np.ndarray:
+    """All-pairs k-reciprocal re-ranked distances (n, n); O(n^2) memory, meant for a few thousand tracklets."""
+    from reid.metrics import re_ranking
+
+    n = len(emb)
+    if n > 5000:
+        log.warning("re-ranking %d tracklets needs an %d x %d matrix; this is slow", n, n, n)
+    d = pairwise_distance_numpy(emb)
+    # the set is both query and gallery, so every tracklet is twice among the neighbours: k1 = 20 and
+    # k2 = 6 (the paper's) cover ~10 and ~3 distinct tracklets, the size of one person's sightings
+    k1 = max(1, min(20, 2 * n - 1))
+    k2 = max(1, min(6, k1))
+    out = np.asarray(re_ranking(d, d, d, k1=k1, k2=k2), np.float64)
+    return (out + out.T) / 2  # re-ranked distances are not exactly symmetric
+
