@@ -63,6 +63,7 @@ def main() -> int:
     parser.add_argument("--tracklets", type=int, default=10_000)
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="the same 10,000 tracklets, 2 repeats")
     args = parser.parse_args()
 
     from gui.app import create_app
@@ -72,7 +73,7 @@ def main() -> int:
         db = Path(tmp) / "bench.db"
         populate_s = make_db(db, args.tracklets, args.cameras)
         time_open(db)  # warm-up: imports, fonts, the OS file cache
-        runs = [time_open(db) for _ in range(args.repeats)]
+        runs = [time_open(db) for _ in range(2 if args.quick else args.repeats)]
     shown = [r["shown_s"] for r in runs]
     figures = {
         "tracklets": args.tracklets,
@@ -82,7 +83,7 @@ def main() -> int:
         "open_to_first_screen_median_s": round(statistics.median(shown), 4),
         "open_to_first_screen_min_s": round(min(shown), 4),
         "open_to_loaded_median_s": round(statistics.median(r["loaded_s"] for r in runs), 4),
-        "repeats": args.repeats,
+        "repeats": 2 if args.quick else args.repeats,
         "target_s": 1.0,
         "platform": app.platformName(),
     }

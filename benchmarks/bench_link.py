@@ -20,15 +20,20 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_result
-from reid.config import LinkConfig
-from reid.store.rows import TrackletFeature
-from reid.video.link import link_tracklets
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import write_result  # noqa: E402
+from reid.config import LinkConfig  # noqa: E402
+from reid.store.rows import TrackletFeature  # noqa: E402
+from reid.video.link import link_tracklets  # noqa: E402
 
 DIM = 512
 STYLES, STYLE_WEIGHT, HARD_NOISE = 50, 2.2, (0.2, 0.5)  # hard setting: look-alikes ~0.6 apart, sightings 0.3-0.7

@@ -175,13 +175,17 @@ def tracklet_embedding(embs: np.ndarray, qualities: np.ndarray | None = None) ->
     return _l2(mean[None])[0]
 
 
+EMBED_CHUNK = 256  # crops per embed call: batches across tracklets, bounds the temporaries of one call
+
+
 def embed_tracklets(tracklets: Sequence[Tracklet], embedder: Embedder) -> None:
-    """Embed the crops of all ``tracklets`` in one ``embedder.embed`` call and set each
+    """Embed the crops of all ``tracklets`` in chunks of ``EMBED_CHUNK`` crops and set each
     ``tracklet.embedding`` (D,) to the quality-weighted mean; tracklets without crops keep None."""
     crops = [c for t in tracklets for c in t.crops]
     if not crops:
         return
-    embs = embedder.embed([c.image for c in crops])
+    embs = np.concatenate([embedder.embed([c.image for c in crops[s : s + EMBED_CHUNK]])
+                           for s in range(0, len(crops), EMBED_CHUNK)])
     start = 0
     for t in tracklets:
         n = len(t.crops)
