@@ -69,7 +69,7 @@ def test_embedding_and_nearest(linked):
 
 
 def test_nearest_without_embedding(store):
-    from conftest import make_tracklet, video
+    from store_helpers import make_tracklet, video
     store.commit_video(video(), [make_tracklet(1)])
     assert store.embedding(1) is None and store.nearest_tracklets(1) == []
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import dump, make_tracklet, video
+from store_helpers import dump, make_tracklet, video
 
 from reid.errors import ReviewError, StoreError
 from reid.store import LinkProposal

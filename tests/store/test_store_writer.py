@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import dump, make_tracklet, unit, video
+from store_helpers import dump, make_tracklet, unit, video
 
 from reid.errors import StoreError
 from reid.store import LinkProposal
