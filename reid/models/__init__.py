@@ -1,0 +1,27 @@
+"""Re-ID models: ``build_model(ModelConfig, num_classes)`` or ``create_model("resnet50")``.
+
+Backbones come from a small registry (``list_backbones()``); weights are random unless
+``ModelConfig.pretrained`` names a local ImageNet state dict.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from reid.config import ModelConfig
+from reid.models import backbone as _backbone  # noqa: F401  (registers the backbones)
+from reid.models.backbone import guess_arch, load_pretrained
+from reid.models.embedder import GeM, ReIDModel, build_model
+from reid.models.registry import create_backbone, list_backbones, register_backbone
+
+
+def create_model(name: str, num_classes: int = 0, **overrides: Any) -> ReIDModel:
+    """``build_model`` with ``ModelConfig(arch=name, **overrides)``; a bad name lists what exists."""
+    return build_model(dataclasses.replace(ModelConfig(), arch=name, **overrides), num_classes)
+
+
+__all__ = [
+    "GeM", "ReIDModel", "build_model", "create_backbone", "create_model", "guess_arch", "list_backbones",
+    "load_pretrained", "register_backbone",
+]

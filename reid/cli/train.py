@@ -1,0 +1,115 @@
+"""``reid train``: train a re-ID embedding on a Market-1501-style folder (flags > --config YAML > defaults)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from reid.cli.options import Flag, add_config_flags, build_config
+from reid.config import TrainConfig, from_dict
+from reid.errors import CheckpointError
+from reid.models import list_backbones
+
+DATA_FLAGS = [
+    Flag("--data", "data.root", "dataset folder: Market-1501 layout, or any folder of PID_cCAM_*.jpg images (split by identity)", metavar="DIR"),
+    Flag("--format", "data.format", "dataset layout", choices=["auto", "market", "generic"]),
+    Flag("--height", "data.height", "input height in pixels"),
+    Flag("--width", "data.width", "input width in pixels"),
+    Flag("--p", "data.p", "identities per batch (P of a PK batch)"),
+    Flag("--k", "data.k", "images per identity in a batch (K of a PK batch)"),
+    Flag("--flip-prob", "augment.flip_prob", "probability of a horizontal flip"),
+    Flag("--pad", "augment.pad", "pixels of padding before the random crop"),
+    Flag("--erase-prob", "augment.erase_prob", "probability of random erasing"),
+]
+MODEL_FLAGS = [
+    Flag("--arch", "model.arch", "backbone", choices=list_backbones()),
+    Flag("--pretrained", "model.pretrained", "local ImageNet weights for the backbone, e.g. torchvision's "
+         "resnet50-0676ba61.pth (never downloaded)", metavar="PATH"),
+    Flag("--last-stride", "model.last_stride", "stride of the last stage; 1 doubles the feature map", choices=[1, 2]),
+    Flag("--pooling", "model.pooling", "global pooling: average or generalised mean (learnable p)",
+         choices=["avg", "gem"]),
+    Flag("--embedding-dim", "model.embedding_dim", "linear reduction to this size; 0 keeps the backbone's"),
+    Flag("--bnneck", "model.bnneck", "BatchNorm neck between the triplet and classifier features"),
+]
+LOSS_FLAGS = [
+    Flag("--margin", "loss.margin", "triplet margin"),
+    Flag("--soft-margin", "loss.margin", "soft-margin triplet loss log(1+exp(d_ap-d_an)) instead of a margin",
+         const=None),
+    Flag("--mining", "loss.mining", "triplet mining", choices=["batch_hard", "batch_all", "semi_hard"]),
+    Flag("--squared", "loss.squared", "squared Euclidean distances in the triplet loss"),
+    Flag("--triplet-weight", "loss.triplet_weight", "weight of the triplet loss"),
+    Flag("--contrastive-weight", "loss.contrastive_weight", "weight of the contrastive loss (0 = off)"),
+    Flag("--contrastive-margin", "loss.contrastive_margin", "negative margin of the contrastive loss"),
+    Flag("--id-weight", "loss.id_weight", "weight of the identity cross-entropy (0 = no classifier head)"),
+    Flag("--label-smoothing", "loss.label_smoothing", "label smoothing of the identity loss"),
+]
+OPTIM_FLAGS = [
+    Flag("--optimizer", "optim.optimizer", "optimiser", choices=["adam", "adamw"]),
+    Flag("--lr", "optim.lr", "base learning rate"),
+    Flag("--weight-decay", "optim.weight_decay", "weight decay"),
+    Flag("--warmup-epochs", "optim.warmup_epochs", "epochs of linear warm-up from 1%% of the rate"),
+    Flag("--schedule", "optim.schedule", "decay after warm-up (per iteration; step at epoch milestones)",
+         choices=["cosine", "step"]),
+    Flag("--milestones", "optim.milestones", "epochs where the step schedule multiplies the rate by --gamma"),
+    Flag("--gamma", "optim.gamma", "factor of the step schedule"),
+    Flag("--grad-clip", "optim.grad_clip", "max global gradient norm (0 = off)"),
+]
+RUN_FLAGS = [
+    Flag("--out", "out", "run folder: last.pt, best.pt, metrics.csv/json, curves.png", metavar="DIR"),
+    Flag("--epochs", "epochs", "training epochs"),
+    Flag("--eval-every", "eval_every", "evaluate on query/gallery every N epochs (and after the last)"),
+    Flag("--seed", "seed", "random seed (runs on the CPU are reproducible)"),
+    Flag("--device", "device", "auto = cuda when available, else cpu; also cuda:N", metavar="auto|cpu|cuda"),
+    Flag("--amp", "amp", "mixed precision (CUDA only)"),
+    Flag("--channels-last", "channels_last", "channels-last memory format (CUDA only)"),
+    Flag("--max-iters-per-epoch", "max_iters_per_epoch", "cap on iterations per epoch (0 = all PK batches)"),
+]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a re-ID embedding (triplet loss on PK batches)",
+        description="Train a person re-ID embedding. Settings come from the defaults, then --config YAML, "
+        "then the flags given. Writes last.pt every epoch, best.pt (by mAP), metrics.csv/json and curves.png "
+        "to --out.",
+    )
+    p.add_argument("--config", metavar="FILE.yaml", help="TrainConfig YAML; flags override it, unknown keys are errors")
+    p.add_argument("--resume", action="store_true",
+                   help="continue OUT/last.pt exactly where it stopped (its saved settings, then YAML and flags)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    for title, flags in (("data", DATA_FLAGS), ("model", MODEL_FLAGS), ("loss", LOSS_FLAGS),
+                         ("optimiser", OPTIM_FLAGS), ("run", RUN_FLAGS)):
+        add_config_flags(p.add_argument_group(title), TrainConfig, flags)
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's TrainConfig; with ``--resume`` the checkpoint's saved config is the starting point."""
+    cfg = build_config(TrainConfig, args)
+    if not args.resume:
+        return cfg
+    from reid.engine.checkpoint import load_checkpoint
+
+    last = Path(cfg.out) / "last.pt"
+    if not last.is_file():
+        raise CheckpointError(f"{last}: not found; nothing to resume (drop --resume to start a new run)")
+    saved = load_checkpoint(last)["config"]
+    return build_config(TrainConfig, args, base=from_dict(TrainConfig, saved, where=f"{last}: config"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from reid.engine.trainer import train
+
+    cfg = config_from_args(args)
+    try:
+        result = train(cfg, resume=args.resume, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"interrupted; {Path(cfg.out) / 'last.pt'} holds the last finished epoch; continue with: "
+              f"reid train --out {cfg.out} --resume")
+        return 130
+    m = result.metrics
+    if m:
+        print(f"final: mAP {m['mAP']:.1%}  rank-1 {m['rank1']:.1%}  rank-5 {m['rank5']:.1%}")
+    print(f"best mAP {result.best_map:.1%}  best: {result.best or '-'}  last: {result.last}")
+    print(f"metrics: {result.out / 'metrics.csv'}  curves: {result.out / 'curves.png'}")
+    return 0

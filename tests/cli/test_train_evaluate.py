@@ -1,0 +1,85 @@
+"""``reid train`` and ``reid evaluate`` through reid.cli.main: end to end, flags vs YAML, user errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from reid.cli import build_parser, main
+from reid.cli.train import config_from_args
+from reid.data.synthetic import generate
+
+TINY = ["--height", "64", "--width", "32", "--p", "4", "--k", "4", "--arch", "resnet18", "--device", "cpu",
+        "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate(tmp_path_factory.mktemp("synth"), num_ids=12, cams=3, seed=1, height=64, width=32,
+                    images_per_id=6)
+
+
+def test_train_then_evaluate(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    rc = main(["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--max-iters-per-epoch", "2",
+               "--eval-every", "1", *TINY])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    assert "best mAP" in printed.out and str(out / "best.pt") in printed.out
+    for name in ("last.pt", "best.pt", "metrics.csv", "metrics.json", "curves.png"):
+        assert (out / name).is_file(), name
+
+    rc = main(["evaluate", "--data", str(data), "--weights", str(out / "best.pt"), "--rerank", "--device", "cpu",
+               "--no-progress"])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    header = next(line for line in printed.out.splitlines() if "rank-1" in line)
+    assert header.split() == ["rank-1", "rank-5", "rank-10", "rank-20", "mAP"]
+    assert any(line.startswith("plain") for line in printed.out.splitlines())
+    assert any(line.startswith("re-ranked") for line in printed.out.splitlines())
+    for name in ("cmc.png", "retrieval.png", "evaluation.json"):
+        assert (out / name).is_file(), name
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    return build_parser().parse_args(["train", *argv])
+
+
+def test_flags_override_yaml_and_yaml_overrides_defaults(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "cfg.yaml"
+    yaml_file.write_text("epochs: 5\nmodel:\n  arch: resnet34\n  pooling: gem\noptim:\n  milestones: [3, 4]\n")
+    cfg = config_from_args(parse(["--config", str(yaml_file), "--epochs", "1", "--soft-margin", "--lr", "0.01"]))
+    assert cfg.epochs == 1 and cfg.model.arch == "resnet34" and cfg.model.pooling == "gem"
+    assert cfg.optim.milestones == (3, 4) and cfg.optim.lr == 0.01 and cfg.loss.margin is None
+    assert cfg.model.last_stride == 1 and cfg.data.p == 16  # untouched defaults
+    cfg = config_from_args(parse(["--milestones", "2", "6", "--no-bnneck", "--last-stride", "2"]))
+    assert cfg.optim.milestones == (2, 6) and cfg.model.bnneck is False and cfg.model.last_stride == 2
+
+
+def test_every_train_flag_has_help() -> None:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name in ("train", "evaluate"):
+        for action in sub.choices[name]._actions:
+            assert action.help, (name, action.option_strings)
+
+
+def test_unknown_yaml_key_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    yaml_file = tmp_path / "bad.yaml"
+    yaml_file.write_text("epochs: 2\nmodel:\n  arch: resnet18\n  dropout: 0.5\n")
+    assert main(["train", "--config", str(yaml_file), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown key(s) dropout" in err and "bad.yaml" in err
+
+
+def test_missing_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), *TINY]) == 2
+    assert "nowhere: data folder not found" in capsys.readouterr().err
+    assert main(["evaluate", "--data", str(tmp_path), "--weights", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt: not found" in capsys.readouterr().err
+
+
+def test_impossible_batch_is_a_config_error(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "o"), *TINY, "--p", "50"]) == 2
+    assert "p=50 identities per batch but the data has only 6" in capsys.readouterr().err
