@@ -221,8 +221,8 @@ def to_dict(cfg: Any) -> dict[str, Any]:
     return plain(dataclasses.asdict(cfg))
 
 
-def load_yaml(cls: type[C], path: str | Path) -> C:
-    """Read a YAML file into config class ``cls``; errors name the file."""
+def yaml_mapping(path: str | Path) -> Mapping[str, Any]:
+    """The top-level mapping of a YAML config file; errors name the file."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -232,7 +232,12 @@ def load_yaml(cls: type[C], path: str | Path) -> C:
         raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
     if not isinstance(values, Mapping):
         raise ConfigError(f"{path}: top level must be a mapping")
-    return from_dict(cls, values, where=str(path))
+    return values
+
+
+def load_yaml(cls: type[C], path: str | Path) -> C:
+    """Read a YAML file into config class ``cls``; unknown keys and wrong types name the file."""
+    return from_dict(cls, yaml_mapping(path), where=str(path))
 
 
 def override(cfg: C, dotted: Mapping[str, Any]) -> C:

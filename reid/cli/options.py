@@ -17,9 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
-from reid.config import ConfigError, from_dict, override
+from reid.config import from_dict, override, yaml_mapping
 
 C = TypeVar("C")
 PREFIX = "cfg:"  # namespace attributes holding config overrides are named "cfg:<dotted key>"
@@ -111,15 +109,7 @@ def _dotted(cls: type, values: Mapping[str, Any], cfg: Any, prefix: str = "") ->
 
 def read_yaml(cls: type[C], path: str | Path) -> dict[str, Any]:
     """The keys a YAML config file sets, dotted and type-checked; unknown keys raise ``ConfigError``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
-    if not isinstance(values, Mapping):
-        raise ConfigError(f"{path}: top level must be a mapping")
+    values = yaml_mapping(path)
     return _dotted(cls, values, from_dict(cls, values, where=str(path)))
 
 
