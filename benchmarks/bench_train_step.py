@@ -20,10 +20,9 @@ with seconds per Market-size epoch (12,936 images).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -38,7 +37,7 @@ from benchmarks.common import write_result  # noqa: E402
 from reid.config import AugmentConfig, LossConfig, ModelConfig, OptimConfig  # noqa: E402
 from reid.data import BatchAugment, PKSampler  # noqa: E402
 from reid.engine.features import extract_features  # noqa: E402
-from reid.engine.trainer import make_optimizer  # noqa: E402
+from reid.engine.trainer import make_optimizer, trainer_flags  # noqa: E402
 from reid.losses import ReIDLoss  # noqa: E402
 from reid.models import build_model  # noqa: E402
 
@@ -62,22 +61,6 @@ CUDA_SIZE = Size("resnet50", 256, 128, 18, 4)
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-@contextlib.contextmanager
-def trainer_flags(device: torch.device) -> Iterator[None]:
-    """The global flags ``reid train`` sets: deterministic kernels on the CPU, cuDNN autotuning on CUDA."""
-    previous = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
-                torch.backends.cudnn.benchmark)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    else:
-        torch.backends.cudnn.benchmark = True
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
-        torch.backends.cudnn.benchmark = previous[2]
 
 
 class Step:

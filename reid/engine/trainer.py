@@ -86,7 +86,7 @@ def _check_resumable(payload: dict[str, Any], cfg: TrainConfig, path: Path) -> N
 
 
 @contextlib.contextmanager
-def _determinism(device: torch.device) -> Iterator[None]:
+def trainer_flags(device: torch.device) -> Iterator[None]:
     """Deterministic kernels on the CPU (cheap there); cuDNN autotuning on CUDA. Restores global flags."""
     previous = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
                 torch.backends.cudnn.benchmark)
@@ -357,5 +357,5 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Trai
     ``DatasetError``/``ConfigError``/``CheckpointError`` for unusable inputs.
     """
     device = resolve_device(cfg.device)
-    with _determinism(device):
+    with trainer_flags(device):
         return _Run(cfg, resume, progress).run()
