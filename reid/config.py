@@ -187,8 +187,8 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
     if origin is tuple:
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(tp)
-        inner = args[0] if args else Any
+        items = typing.get_args(tp)
+        inner = items[0] if items else Any
         return tuple(_convert(inner, v, where) for v in value)
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
