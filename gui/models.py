@@ -63,7 +63,25 @@ def format_cost(cost: float | None) -> str:
 # ---------------------------------------------------------------------------------------------- identities
 
 
-class IdentityListModel(QAbstractTableModel):
+class RowsTableModel(QAbstractTableModel):
+    """A flat table over ``self._rows`` (one item per row) with the header ``COLUMNS``."""
+
+    COLUMNS: Sequence[str] = ()
+    _rows: Sequence[Any]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == DISPLAY:
+            return self.COLUMNS[section]
+        return None
+
+
+class IdentityListModel(RowsTableModel):
     """One row per active identity (``IdentitySummary``); sorting happens here on the Python list."""
 
     COLUMNS = ("Identity", "Cameras", "Tracklets", "First seen", "Last seen", "Status", "Weakest cost")
@@ -126,17 +144,6 @@ class IdentityListModel(QAbstractTableModel):
         return sorted({c for r in self._rows for c in r.cameras})
 
     # --- Qt
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == DISPLAY:
-            return self.COLUMNS[section]
-        return None
-
     def data(self, index: Index, role: int = DISPLAY) -> Any:
         if not index.isValid():
             return None

@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractItemModel,
     QAbstractListModel,
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     Qt,
@@ -33,6 +32,7 @@ from gui.models import (
     THUMBNAIL_ROLE,
     WEAK_BG,
     Index,
+    RowsTableModel,
     format_time,
 )
 from reid.store.rows import CameraRow, DetectionRow, TrackletRow
@@ -320,7 +320,7 @@ def bordered(pixmap: QPixmap, mark: str | None, width: int = 4) -> QPixmap:
 # ---------------------------------------------------------------------------------------------- cameras
 
 
-class CameraCountModel(QAbstractTableModel):
+class CameraCountModel(RowsTableModel):
     """Per-camera counts for the overview: camera, videos, tracklets, identities seen."""
 
     COLUMNS = ("Camera", "Videos", "Tracklets", "Identities")
@@ -333,17 +333,6 @@ class CameraCountModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = [(c.name, c.n_videos, c.n_tracklets, identities_per_camera.get(c.name, 0)) for c in cameras]
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == DISPLAY:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = DISPLAY) -> Any:
         if not index.isValid():
