@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from reid.config import LinkConfig, PipelineConfig
+from reid.engine.device import resolve_device
 from reid.errors import ReidError
 from reid.store import Store, VideoRecord
 from reid.video.detect import Detector
@@ -121,7 +122,7 @@ def process_camera(
         ]
         if not todo:
             return results
-        device = _device(cfg.device)
+        device = resolve_device(cfg.device)
         if job.detections or detector is None:
             detector = build_detector(cfg.detector, device, job.detections)
         embedder = embedder or make_embedder(cfg.embed, device)
@@ -164,12 +165,6 @@ def _process_file(
     )
 
 
-def _device(name: str):  # noqa: ANN202 - torch.device, imported lazily
-    from reid.engine.device import resolve_device
-
-    return resolve_device(name)
-
-
 def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
     """Relink every tracklet in the store; returns (identities, cross-camera identities, cross-camera links)."""
     from reid.video.link import link_tracklets
@@ -205,7 +200,7 @@ def _make_parent(db: Path) -> None:
 def _check_embedder(store: Store, name: str) -> None:
     """Embeddings of different models are not comparable: refuse to mix them in one database."""
     previous = store.get_meta("embedder")
-    if previous and previous != name and store.tracklet_features():
+    if previous and previous != name and store.counts()["tracklets"]:
         raise ReidError(
             f"{store.path}: its tracklets were embedded with {previous}, not {name}; use the same "
             "--weights, or a new --db"
@@ -232,7 +227,7 @@ def run_pipeline(
     threads = max(1, cores // max(n_workers, 1))
     # Built once here so the user reads one line saying which detector and embedder run and why; worker
     # processes build their own copies quietly (logging is not configured in them).
-    device = _device(cfg.device)
+    device = resolve_device(cfg.device)
     needs_detector = any(cam.name not in detections for cam in manifest.cameras)
     detector = build_detector(cfg.detector, device) if needs_detector else None
     embedder = make_embedder(cfg.embed, device)
