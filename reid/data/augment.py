@@ -5,6 +5,11 @@ once: per-sample choices are drawn as tensors and applied with ``torch.where``, 
 there is no Python loop over images. Random numbers come from the ``torch.Generator`` passed in: if
 it lives on the images' device they are drawn there; a CPU generator with CUDA images also works
 (numbers drawn on the CPU, then moved), which makes runs comparable across devices.
+
+Two implementations give bit-identical results from the same random numbers: on CUDA one gather/mask
+kernel per step for the whole batch; on the CPU, where a gather computes an address per byte, each image's
+window is sliced out of one zero-padded copy and each erased box is filled in place (memcpy-speed copies,
+about 2.5x faster there; ``bench_datapath.py``).
 """
 
 from __future__ import annotations
@@ -38,10 +43,11 @@ class BatchAugment:
     boxes are filled with the normalisation mean, i.e. 0 in the output.
     """
 
-    def __init__(self, cfg: AugmentConfig, pad_mode: str = "constant") -> None:
+    def __init__(self, cfg: AugmentConfig, pad_mode: str = "constant", use_slices: bool | None = None) -> None:
         if pad_mode not in ("constant", "reflect"):
             raise ValueError(f"pad_mode={pad_mode!r}; known: constant, reflect")
         self.cfg, self.pad_mode = cfg, pad_mode
+        self.use_slices = use_slices  # None: per-image slices on the CPU, whole-batch kernels elsewhere
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """images: (B, 3, H, W) uint8 on any device -> (B, 3, H, W) float32 normalised, same device."""
@@ -53,26 +59,56 @@ class BatchAugment:
             return torch.rand(shape, generator=generator, device=generator.device).to(dev)
 
         b = images.shape[0]
+        slices = self.use_slices if self.use_slices is not None else dev.type == "cpu"
         flip = rand(b) < self.cfg.flip_prob if self.cfg.flip_prob > 0 else None
         shift = rand(b, 2) if self.cfg.pad > 0 else None
-        x = self._flip_pad_crop(images, flip, shift) if flip is not None or shift is not None else images
+        x = images
+        if flip is not None or shift is not None:
+            if slices and self.pad_mode == "constant":
+                x = self._flip_pad_crop_slices(images, flip, shift)
+            else:
+                x = self._flip_pad_crop(images, flip, shift)
         out = normalize(x, self.cfg.mean, self.cfg.std)
         if self.cfg.erase_prob > 0:
-            out.masked_fill_(self._erase_mask(out.shape, rand(b), rand(b, ERASE_ATTEMPTS, 4), dev), 0.0)
+            boxes = self._erase_boxes(out.shape, rand(b), rand(b, ERASE_ATTEMPTS, 4))
+            if slices:
+                for i, (apply, top, left, eh, ew) in enumerate(zip(*(t.tolist() for t in boxes), strict=True)):
+                    if apply:
+                        out[i, :, top : top + eh, left : left + ew] = 0.0
+            else:
+                out.masked_fill_(self._erase_mask(out.shape, boxes), 0.0)
+        return out
+
+    def _offsets(self, u: torch.Tensor) -> torch.Tensor:
+        """(B, 2) uniforms -> (B, 2) integer (dy, dx) shifts in [-pad, pad]."""
+        pad = self.cfg.pad
+        return (u * (2 * pad + 1)).long().clamp_(max=2 * pad) - pad
+
+    def _flip_pad_crop_slices(self, x: torch.Tensor, flip: torch.Tensor | None,
+                              u: torch.Tensor | None) -> torch.Tensor:
+        """CPU twin of ``_flip_pad_crop`` (constant padding): one zero-padded copy, then a window per image."""
+        b, c, h, w = x.shape
+        pad = self.cfg.pad if u is not None else 0
+        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad)) if pad else x
+        offsets = (self._offsets(u) + pad).tolist() if u is not None else [[0, 0]] * b
+        flips = flip.tolist() if flip is not None else [False] * b
+        out = torch.empty_like(x)
+        for i, ((dy, dx), flipped) in enumerate(zip(offsets, flips, strict=True)):
+            window = padded[i, :, dy : dy + h, dx : dx + w]
+            out[i] = window.flip(-1) if flipped else window
         return out
 
     def _flip_pad_crop(self, x: torch.Tensor, flip: torch.Tensor | None, u: torch.Tensor | None) -> torch.Tensor:
         """One row selection and one column gather do flip (B,) bool, pad and crop at uniform offsets ``u``
         (B, 2): output pixel (i, j) = padded input (i + dy, j + dx), dy, dx in [0, 2 pad]."""
         b, c, h, w = x.shape
-        pad = self.cfg.pad
         rows = torch.arange(h, device=x.device).expand(b, h)  # (B, H) source rows
         cols = torch.arange(w, device=x.device).expand(b, w)  # (B, W) source columns
         if flip is not None:
             cols = torch.where(flip[:, None], (w - 1) - cols, cols)
         valid = None
         if u is not None:
-            shift = (u * (2 * pad + 1)).long().clamp_(max=2 * pad) - pad  # (B, 2) in [-pad, pad]
+            shift = self._offsets(u)  # (B, 2) in [-pad, pad]
             rows, cols = rows + shift[:, :1], cols + shift[:, 1:]
             if self.pad_mode == "reflect":
                 rows = (h - 1) - ((h - 1) - rows.abs()).abs()
@@ -87,10 +123,11 @@ class BatchAugment:
         x = x.gather(3, cols.reshape(b, 1, 1, w).expand(b, c, h, w))
         return x if valid is None else x.mul_(valid[0]).mul_(valid[1])
 
-    def _erase_mask(self, shape: torch.Size, u_apply: torch.Tensor, u: torch.Tensor,
-                    dev: torch.device) -> torch.Tensor:
-        """Boolean (B, 1, H, W) boxes to erase from uniforms ``u_apply`` (B,) and ``u`` (B, T, 4)."""
-        b, _, h, w = shape
+    def _erase_boxes(self, shape: torch.Size, u_apply: torch.Tensor,
+                     u: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Boxes to erase from uniforms ``u_apply`` (B,) and ``u`` (B, T, 4): (apply, top, left, height,
+        width), each (B,); the first of T attempts that fits the image is used."""
+        _, _, h, w = shape
         area = h * w * (ERASE_AREA[0] + (ERASE_AREA[1] - ERASE_AREA[0]) * u[..., 0])
         log_lo, log_hi = math.log(ERASE_ASPECT[0]), math.log(ERASE_ASPECT[1])
         aspect = torch.exp(log_lo + (log_hi - log_lo) * u[..., 1])
@@ -103,8 +140,14 @@ class BatchAugment:
         uy, ux = u[..., 2].gather(1, first).squeeze(1), u[..., 3].gather(1, first).squeeze(1)
         top = (uy * (h - eh + 1)).long()
         left = (ux * (w - ew + 1)).long()
-        ys = torch.arange(h, device=dev).view(1, h)
-        xs = torch.arange(w, device=dev).view(1, w)
+        return apply, top, left, eh, ew
+
+    def _erase_mask(self, shape: torch.Size, boxes: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """Boolean (B, 1, H, W) of the ``_erase_boxes`` to fill."""
+        b, _, h, w = shape
+        apply, top, left, eh, ew = boxes
+        ys = torch.arange(h, device=top.device).view(1, h)
+        xs = torch.arange(w, device=top.device).view(1, w)
         in_rows = (ys >= top[:, None]) & (ys < (top + eh)[:, None]) & apply[:, None]  # (B, H)
         in_cols = (xs >= left[:, None]) & (xs < (left + ew)[:, None])  # (B, W)
         return in_rows.view(b, 1, h, 1) & in_cols.view(b, 1, 1, w)
