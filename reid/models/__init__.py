@@ -1,7 +1,8 @@
 """Re-ID models: ``build_model(ModelConfig, num_classes)`` or ``create_model("resnet50")``.
 
 Backbones come from a small registry (``list_backbones()``); weights are random unless
-``ModelConfig.pretrained`` names a local ImageNet state dict.
+``ModelConfig.pretrained`` names a local ImageNet state dict. ``import_state_dict`` maps re-ID weights trained
+by other projects (torchreid, reid-strong-baseline, fast-reid) onto a model of the same architecture.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from reid.config import ModelConfig
 from reid.models import backbone as _backbone  # noqa: F401  (registers the backbones)
 from reid.models.backbone import guess_arch, load_pretrained
+from reid.models.convert import ImportReport, import_state_dict, read_foreign_checkpoint
 from reid.models.embedder import GeM, ReIDModel, build_model
 from reid.models.registry import create_backbone, list_backbones, register_backbone
 
@@ -22,6 +24,6 @@ def create_model(name: str, num_classes: int = 0, **overrides: Any) -> ReIDModel
 
 
 __all__ = [
-    "GeM", "ReIDModel", "build_model", "create_backbone", "create_model", "guess_arch", "list_backbones",
-    "load_pretrained", "register_backbone",
+    "GeM", "ImportReport", "ReIDModel", "build_model", "create_backbone", "create_model", "guess_arch",
+    "import_state_dict", "list_backbones", "load_pretrained", "read_foreign_checkpoint", "register_backbone",
 ]
