@@ -33,7 +33,7 @@ class DataConfig:
     root: str = "data/synth"
     height: int = 256
     width: int = 128
-    p: int = 16  # identities per batch
+    p: int = 16  # identities per batch (per global step: split over the processes of a torchrun job)
     k: int = 4  # images per identity
     format: str = "auto"  # auto | market | generic
 
@@ -89,6 +89,22 @@ class OptimConfig:
     grad_clip: float = 5.0  # max global grad norm; 0 disables
 
 
+LR_SCALING = ("none", "linear", "sqrt")
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    """Multi-process training under ``torchrun`` (ignored in one process); see ``reid.engine.distributed``."""
+
+    all_gather: bool = False  # gather all ranks' features before the loss: mining sees the global P x K batch
+    lr_scaling: str = "none"  # none | linear | sqrt: optim.lr times 1, W or sqrt(W) for W processes
+
+    def __post_init__(self) -> None:
+        if self.lr_scaling not in LR_SCALING:
+            raise ConfigError(f"distributed.lr_scaling must be one of {', '.join(LR_SCALING)}, "
+                              f"got {self.lr_scaling!r}")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything ``reid train`` needs; saved inside every checkpoint."""
@@ -98,6 +114,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     out: str = "runs/train"
     epochs: int = 60
     eval_every: int = 5

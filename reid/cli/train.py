@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from reid.cli.options import Flag, add_config_flags, build_config
 from reid.config import TrainConfig, from_dict
-from reid.errors import CheckpointError
+from reid.errors import CheckpointError, ReidError
 from reid.models import list_backbones
 
 DATA_FLAGS = [
@@ -64,6 +65,12 @@ RUN_FLAGS = [
     Flag("--channels-last", "channels_last", "channels-last memory format (CUDA only)"),
     Flag("--max-iters-per-epoch", "max_iters_per_epoch", "cap on iterations per epoch (0 = all PK batches)"),
 ]
+DIST_FLAGS = [
+    Flag("--all-gather", "distributed.all_gather", "gather every process's features before the loss, so "
+         "triplet mining sees the whole P x K batch"),
+    Flag("--lr-scaling", "distributed.lr_scaling", "multiply --lr by 1, N or sqrt(N) for N processes; --p is "
+         "the global batch, so scale only if you grew --p with N", choices=["none", "linear", "sqrt"]),
+]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,14 +78,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train", help="train a re-ID embedding (triplet loss on PK batches)",
         description="Train a person re-ID embedding. Settings come from the defaults, then --config YAML, "
         "then the flags given. Writes last.pt every epoch, best.pt (by mAP), metrics.csv/json and curves.png "
-        "to --out.",
+        "to --out. Several GPUs: torchrun --standalone --nproc_per_node N -m reid -- train ... (--p identities "
+        "per global step are split over the N processes; rank 0 prints and writes).",
     )
     p.add_argument("--config", metavar="FILE.yaml", help="TrainConfig YAML; flags override it, unknown keys are errors")
     p.add_argument("--resume", action="store_true",
                    help="continue OUT/last.pt exactly where it stopped (its saved settings, then YAML and flags)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     for title, flags in (("data", DATA_FLAGS), ("model", MODEL_FLAGS), ("loss", LOSS_FLAGS),
-                         ("optimiser", OPTIM_FLAGS), ("run", RUN_FLAGS)):
+                         ("optimiser", OPTIM_FLAGS), ("run", RUN_FLAGS),
+                         ("several processes (torchrun)", DIST_FLAGS)):
         add_config_flags(p.add_argument_group(title), TrainConfig, flags)
     p.set_defaults(func=run)
 
@@ -100,13 +109,24 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from reid.engine.trainer import train
 
-    cfg = config_from_args(args)
+    main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 prints
+    cfg: TrainConfig | None = None
     try:
+        cfg = config_from_args(args)
         result = train(cfg, resume=args.resume, progress=not args.no_progress)
+    except ReidError:
+        if main_rank:
+            raise  # reid.cli.main prints the one-line message
+        return 2
     except KeyboardInterrupt:
-        print(f"interrupted; {Path(cfg.out) / 'last.pt'} holds the last finished epoch; continue with: "
-              f"reid train --out {cfg.out} --resume")
+        if cfg is None:
+            raise
+        if main_rank:
+            print(f"interrupted; {Path(cfg.out) / 'last.pt'} holds the last finished epoch; continue with: "
+                  f"reid train --out {cfg.out} --resume")
         return 130
+    if not main_rank:
+        return 0
     m = result.metrics
     if m:
         print(f"final: mAP {m['mAP']:.1%}  rank-1 {m['rank1']:.1%}  rank-5 {m['rank5']:.1%}")
