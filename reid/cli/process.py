@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "same command skips finished videos (resume after Ctrl-C).",
     )
     add_process_arguments(p)
+    add_ray_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -76,6 +78,38 @@ def add_process_arguments(p: argparse.ArgumentParser, require_input: bool = True
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_ray_arguments(p: argparse.ArgumentParser) -> None:
+    """``reid process --ray``: one Ray task per video file (optional extra ``distributed``)."""
+    g = p.add_argument_group("Ray (pip install -e '.[distributed]')")
+    g.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        metavar="auto|local|ADDRESS",
+        help="process each video file as a Ray task. auto (what --ray alone means): the cluster in "
+        "RAY_ADDRESS or one started on this machine with `ray start`, else a local Ray instance for this run "
+        "with --workers CPUs (0 = all cores); local: always such a new local instance; ADDRESS: a cluster, "
+        "ray://HEAD:10001 (Ray Client) or HEAD:6379. Every node must see the videos at the same absolute "
+        "path; only this process writes the database",
+    )
+    g.add_argument(
+        "--ray-retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retries of a video task that raised (a worker or node lost); unreadable videos are not "
+        "retried (default 2)",
+    )
+    g.add_argument(
+        "--ray-task-cpus",
+        type=int,
+        default=1,
+        metavar="N",
+        help="CPUs each video task reserves and its torch/OpenCV threads (default 1); with --device "
+        "cuda, or auto on a cluster with GPUs, each task also reserves one GPU",
+    )
+
+
 def config_from_args(args: argparse.Namespace, base: PipelineConfig | None = None) -> PipelineConfig:
     """PipelineConfig from ``--config`` (or ``base``) with the flags that were given applied on top."""
     cfg = load_yaml(PipelineConfig, args.config) if args.config else (base or PipelineConfig())
@@ -125,13 +159,28 @@ def run(args: argparse.Namespace) -> int:
         )
     manifest = load_manifest(args.manifest) if args.manifest else parse_camera_flags(args.camera)
     cfg = config_from_args(args)
-    summary = run_pipeline(
-        manifest,
-        args.db,
-        cfg,
-        detections=parse_pairs(args.detections, "--detections"),
-        workers=args.workers,
-        progress=not args.no_progress,
-    )
+    detections = parse_pairs(args.detections, "--detections")
+    if args.ray:
+        from reid.video.ray_runner import run_on_ray
+
+        summary = run_on_ray(
+            manifest,
+            args.db,
+            cfg,
+            detections=detections,
+            address=args.ray,
+            cpus=args.workers,
+            task_cpus=args.ray_task_cpus,
+            retries=args.ray_retries,
+            progress=not args.no_progress,
+        )
+    else:
+        summary = run_pipeline(
+            manifest, args.db, cfg, detections=detections, workers=args.workers, progress=not args.no_progress
+        )
     print_summary(summary, args.db)
+    if summary.failed:
+        print(f"error: {len(summary.failed)} video(s) failed (listed above); run the same command again to "
+              "retry them", file=sys.stderr)
+        return 1
     return 0

@@ -1,9 +1,10 @@
 """The main job: camera videos → detections → per-camera tracklets → embeddings → SQLite → cross-camera links.
 
-Each video file is processed start to finish and committed in ONE transaction (``Store.commit_video``), so an
-interrupted batch loses at most the file in progress and a re-run skips finished files. Cameras run in
-parallel worker processes when there are cores for them; linking runs once at the end over every tracklet in
-the database (earlier runs included), keeping the reviewer's decisions.
+Each video file is processed start to finish (``process_video``: no database access) and committed in ONE
+transaction (``commit_result``), so an interrupted batch loses at most the file in progress and a re-run skips
+finished files. Cameras run in parallel worker processes when there are cores for them (or as Ray tasks, one
+per file: ``reid.video.ray_runner``); linking runs once at the end over every tracklet in the database
+(earlier runs included), keeping the reviewer's decisions.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from reid.video.embed import Embedder, make_embedder
 from reid.video.manifest import CameraSpec, Manifest
 from reid.video.source import VideoInfo, VideoSource
 from reid.video.stages import StageTimes, build_detector, run_file
+from reid.video.types import Tracklet
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class VideoResult:
     skipped: bool = False
     times: StageTimes = field(default_factory=StageTimes)
     detector: str = ""
+    error: str = ""  # one line; set when the file failed (Ray runs report failures and go on)
 
 
 @dataclass
@@ -61,8 +64,12 @@ class ProcessSummary:
     link_seconds: float
     seconds: float
 
+    @property
+    def failed(self) -> list[VideoResult]:
+        return [v for v in self.videos if v.error]
+
     def report(self) -> str:
-        done = [v for v in self.videos if not v.skipped]
+        done = [v for v in self.videos if not v.skipped and not v.error]
         frames = sum(v.frames for v in done)
         busy = sum(v.times.total for v in done)
         lines = [
@@ -71,6 +78,9 @@ class ProcessSummary:
             f"{frames} frames in {self.seconds:.1f} s wall ({frames / max(busy, 1e-9):.1f} frames/s per worker)",
         ]
         lines += [f"  {cam}: {n} tracklets" for cam, n in sorted(self.tracklets_per_camera.items())]
+        if self.failed:
+            lines.append(f"{len(self.failed)} video(s) FAILED (not in the database; re-run to retry them):")
+            lines += [f"  {v.camera}: {v.path}: {v.error}" for v in self.failed]
         bad = sum(v.bad_frames for v in self.videos)
         if bad:
             lines.append(f"  {bad} undecodable frames skipped")
@@ -127,42 +137,51 @@ def process_camera(
             detector = build_detector(cfg.detector, device, job.detections)
         embedder = embedder or make_embedder(cfg.embed, device)
         for info in todo:
-            results.append(_process_file(source, info, detector, embedder, store, job))
+            done = process_video(source, info, detector, embedder, cfg, job.camera.start_time, job.progress,
+                                 job.progress_position)
+            results.append(commit_result(store, *done))
     return results
 
 
-def _process_file(
-    source: VideoSource, info: VideoInfo, detector: Detector, embedder: Embedder, store: Store, job: CameraJob
-) -> VideoResult:
-    tracklets, times = run_file(
-        source, info, detector, embedder, job.cfg, job.progress, job.progress_position
-    )
-    t0 = time.perf_counter()
+def process_video(
+    source: VideoSource,
+    info: VideoInfo,
+    detector: Detector,
+    embedder: Embedder,
+    cfg: PipelineConfig,
+    camera_start: float,
+    progress: bool = False,
+    position: int = 0,
+) -> tuple[VideoRecord, list[Tracklet], StageTimes]:
+    """Detect, track and embed one file of ``source``; its database record, tracklets and stage times.
+
+    Touches no database (the local workers and Ray tasks both run it; the caller commits). ``camera_start``:
+    the camera's start on the common clock (s), for the file's offset.
+    """
+    tracklets, times = run_file(source, info, detector, embedder, cfg, progress, position)
     record = VideoRecord(
-        camera=job.camera.name,
+        camera=source.camera,
         path=info.path,
         fps=info.fps,
         frames=info.frames_read,
         width=info.width,
         height=info.height,
-        offset_s=info.start_time - job.camera.start_time,
+        offset_s=info.start_time - camera_start,
         bad_frames=info.bad_frames,
         detector=detector.name,
         embedder=embedder.name,
     )
+    return record, tracklets, times
+
+
+def commit_result(store: Store, record: VideoRecord, tracklets: list[Tracklet], times: StageTimes) -> VideoResult:
+    """Write one processed file in one transaction (``times.store`` gets the time it took)."""
+    t0 = time.perf_counter()
     store.commit_video(record, tracklets)
     times.store += time.perf_counter() - t0
-    log.debug("%s: %d tracklets committed", info.path, len(tracklets))
-    return VideoResult(
-        job.camera.name,
-        info.path,
-        info.frames_read,
-        len(tracklets),
-        info.bad_frames,
-        False,
-        times,
-        detector.name,
-    )
+    log.debug("%s: %d tracklets committed", record.path, len(tracklets))
+    return VideoResult(record.camera, record.path, record.frames, len(tracklets), record.bad_frames,
+                       times=times, detector=record.detector)
 
 
 def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
@@ -178,16 +197,17 @@ def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
     return len(groups), len(cross), links
 
 
-def _check_inputs(manifest: Manifest, detections: Mapping[str, str]) -> None:
+def _check_inputs(manifest: Manifest, detections: Mapping[str, str]) -> list[VideoSource]:
     names = [c.name for c in manifest.cameras]
     unknown = sorted(set(detections) - set(names))
     if unknown:
         raise ReidError(f"--detections names camera(s) {', '.join(unknown)} not among {', '.join(names)}")
-    for cam in manifest.cameras:  # probe every file now: a bad file fails before any work starts
-        VideoSource(cam.name, cam.files, start_time=cam.start_time)
+    # probe every file now: a bad file fails before any work starts
+    sources = [VideoSource(cam.name, cam.files, start_time=cam.start_time) for cam in manifest.cameras]
     for path in detections.values():
         if not Path(path).is_file():
             raise ReidError(f"{path}: detections file not found")
+    return sources
 
 
 def _make_parent(db: Path) -> None:
@@ -208,6 +228,60 @@ def _check_embedder(store: Store, name: str) -> None:
     store.set_meta("embedder", name)
 
 
+@dataclass
+class RunSetup:
+    """What ``prepare_run`` checked and built: linking settings (with the manifest's transit windows), each
+    camera's probed files, and the detector (None when every camera has boxes) and embedder of this process."""
+
+    link_cfg: LinkConfig
+    sources: list[VideoSource]
+    detector: Detector | None
+    embedder: Embedder
+
+
+def prepare_run(
+    manifest: Manifest, db: str | Path, cfg: PipelineConfig, detections: Mapping[str, str]
+) -> RunSetup:
+    """Check every input, build the models once and prepare the database, before any video is processed."""
+    sources = _check_inputs(manifest, detections)
+    _make_parent(Path(db))
+    link_cfg = replace(cfg.link, transit={**cfg.link.transit, **manifest.transit})
+    # Built once here so the user reads one line saying which detector and embedder run and why; worker
+    # processes build their own copies quietly (logging is not configured in them).
+    device = resolve_device(cfg.device)
+    needs_detector = any(cam.name not in detections for cam in manifest.cameras)
+    detector = build_detector(cfg.detector, device) if needs_detector else None
+    embedder = make_embedder(cfg.embed, device)
+    with Store(db, timeout=STORE_TIMEOUT_S) as store:  # creates the schema before workers open it
+        _check_embedder(store, embedder.name)
+        store.set_meta("link_threshold", str(link_cfg.threshold))
+    return RunSetup(link_cfg, sources, detector, embedder)
+
+
+def finish_run(
+    db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], embedder: str, started: float
+) -> ProcessSummary:
+    """Relink the whole database and summarise the run (``started``: its ``time.perf_counter()``)."""
+    t0 = time.perf_counter()
+    with Store(db, timeout=STORE_TIMEOUT_S) as store:
+        identities, cross, links = link_database(store, link_cfg)
+        counts = store.counts()
+    link_seconds = time.perf_counter() - t0
+    per_camera_tracklets = {c: int(n) for c, n in counts.get("per_camera", {}).items()}
+    return ProcessSummary(
+        db=str(db),
+        detector=", ".join(sorted({v.detector for v in videos if v.detector})) or "none run",
+        embedder=embedder,
+        videos=videos,
+        tracklets_per_camera=per_camera_tracklets,
+        identities=identities,
+        cross_camera_identities=cross,
+        links=links,
+        link_seconds=link_seconds,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def run_pipeline(
     manifest: Manifest,
     db: str | Path,
@@ -219,21 +293,10 @@ def run_pipeline(
     """Process every camera of ``manifest`` into the database ``db`` and relink; see the module docstring."""
     started = time.perf_counter()
     detections = dict(detections or {})
-    _check_inputs(manifest, detections)
-    _make_parent(Path(db))
-    link_cfg = replace(cfg.link, transit={**cfg.link.transit, **manifest.transit})
+    setup = prepare_run(manifest, db, cfg, detections)
     cores = os.cpu_count() or 1
     n_workers = min(len(manifest.cameras), workers or cores)
     threads = max(1, cores // max(n_workers, 1))
-    # Built once here so the user reads one line saying which detector and embedder run and why; worker
-    # processes build their own copies quietly (logging is not configured in them).
-    device = resolve_device(cfg.device)
-    needs_detector = any(cam.name not in detections for cam in manifest.cameras)
-    detector = build_detector(cfg.detector, device) if needs_detector else None
-    embedder = make_embedder(cfg.embed, device)
-    with Store(db, timeout=STORE_TIMEOUT_S) as store:  # creates the schema before workers open it
-        _check_embedder(store, embedder.name)
-        store.set_meta("link_threshold", str(link_cfg.threshold))
     jobs = [
         CameraJob(cam, str(db), cfg, detections.get(cam.name), threads, i, progress)
         for i, cam in enumerate(manifest.cameras)
@@ -242,24 +305,6 @@ def run_pipeline(
         with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) as pool:
             per_camera = list(pool.map(process_camera, jobs))
     else:
-        per_camera = [process_camera(job, detector, embedder) for job in jobs]
+        per_camera = [process_camera(job, setup.detector, setup.embedder) for job in jobs]
     videos = [v for results in per_camera for v in results]
-
-    t0 = time.perf_counter()
-    with Store(db, timeout=STORE_TIMEOUT_S) as store:
-        identities, cross, links = link_database(store, link_cfg)
-        counts = store.counts()
-    link_seconds = time.perf_counter() - t0
-    per_camera_tracklets = {c: int(n) for c, n in counts.get("per_camera", {}).items()}
-    return ProcessSummary(
-        db=str(db),
-        detector=", ".join(sorted({v.detector for v in videos if v.detector})) or "none run",
-        embedder=embedder.name,
-        videos=videos,
-        tracklets_per_camera=per_camera_tracklets,
-        identities=identities,
-        cross_camera_identities=cross,
-        links=links,
-        link_seconds=link_seconds,
-        seconds=time.perf_counter() - started,
-    )
+    return finish_run(db, setup.link_cfg, videos, setup.embedder.name, started)
