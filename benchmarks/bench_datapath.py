@@ -148,7 +148,7 @@ def main() -> None:
               f"speed-up {v / base_ips:.1f}x")
     print(f"(b) DataLoader(2 workers) + PIL + transforms:   {base_ips:8.0f} images/s")
     print(f"one-off decode of (a): {decode_s:.1f} s for {len(train)} images")
-    print(f"written to {write_result('datapath-quick' if args.quick else 'datapath', figures)}")
+    print(f"written to {write_result('datapath', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -203,7 +203,7 @@ def main() -> None:
                        "inputs_mb": inputs_mb, "k1": 20, "k2": 6, "lambda": 0.3},
         "note": "shared 2-core machine: cpu_s (process CPU time) is steadier than wall time",
     }
-    print(f"wrote {write_result('eval-quick' if args.quick else 'eval', figures)}")
+    print(f"wrote {write_result('eval', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def main() -> int:
         "target_s": 1.0,
         "platform": app.platformName(),
     }
-    path = write_result("gui_open", figures)
+    path = write_result("gui_open", figures, quick=args.quick)
     for key, value in figures.items():
         print(f"{key:34s} {value}")
     print(f"wrote {path}")

@@ -118,7 +118,7 @@ def main() -> None:
     path = write_result("link", {"dim": DIM, "threshold": 0.6, "runs": rows, "max_rss_mb": round(rss, 1),
                                  "blas_threads": threads,
                                  "note": "peak_traced_mb is tracemalloc (numpy/Python); torch blocks are not "
-                                         "traced, max_rss_mb is the whole process"})
+                                         "traced, max_rss_mb is the whole process"}, quick=args.quick)
     print(f"wrote {path}")
 
 

@@ -186,7 +186,7 @@ def main() -> None:
                 "/ session.run on the same normalised batches; embedder = crops -> L2-normalised embeddings through CheckpointEmbedder and "
                 "OnnxEmbedder; pytorch and onnx alternated within each repeat; CPU only",
     }
-    print(f"wrote {write_result('onnx-quick' if args.quick else 'onnx', figures)}")
+    print(f"wrote {write_result('onnx', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

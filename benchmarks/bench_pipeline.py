@@ -258,7 +258,7 @@ def main() -> None:
         "note": "overhead_ratio = (track + embed + link) / detect of the same run; yolov8n runs on random "
                 "weights and hands on the HOG run's boxes; CPU only",
     }
-    print(f"wrote {write_result('pipeline-quick' if args.quick else 'pipeline', figures)}")
+    print(f"wrote {write_result('pipeline', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

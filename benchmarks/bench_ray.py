@@ -120,7 +120,7 @@ def main() -> None:
         "note": "wall seconds of the whole call with Ray started and workers warm; cold_s is the first run "
                 "(worker processes start, import torch and build the models); CPU only",
     }
-    print(f"wrote {write_result('ray-quick' if args.quick else 'ray', figures)}")
+    print(f"wrote {write_result('ray', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -194,7 +194,7 @@ def main() -> None:
         "peak_reset": resettable,
         "detector": "MotDetections (generated boxes)", "embedder": embedder.name,
     }
-    print(f"wrote {write_result('stream_memory-quick' if args.quick else 'stream_memory', figures)}")
+    print(f"wrote {write_result('stream_memory', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ def main() -> None:
               "on CUDA) are not measured")
     figures: dict[str, Any] = {**results, "target_full_over_model": TARGET, "gpu": cuda,
                                "note": "CUDA size not measured: no GPU" if not cuda else "CUDA size measured"}
-    print(f"wrote {write_result('train_step-quick' if args.quick else 'train_step', figures)}")
+    print(f"wrote {write_result('train_step', figures, quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -52,12 +52,15 @@ def repeat(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> dict[str
     return {"min_s": min(times), "median_s": statistics.median(times), "repeats": repeats}
 
 
-def write_result(name: str, figures: dict[str, Any], out_dir: Path = RESULTS) -> Path:
-    """Write ``{name}-{machine}-{date}.json`` with the machine description; returns the path."""
+def write_result(name: str, figures: dict[str, Any], quick: bool = False, out_dir: Path = RESULTS) -> Path:
+    """Write ``{name}[-quick]-{cpu|gpu}-{date}.json`` with the machine description; returns the path.
+
+    Quick runs get their own file so they never overwrite the figures of a full run.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     kind = "gpu" if machine()["gpu"] else "cpu"
     stamp = _dt.date.today().isoformat()
-    path = out_dir / f"{name}-{kind}-{stamp}.json"
+    path = out_dir / f"{name}{'-quick' if quick else ''}-{kind}-{stamp}.json"
     payload = {"benchmark": name, "date": stamp, "machine": machine(), "figures": figures}
     path.write_text(json.dumps(payload, indent=2))
     return path
