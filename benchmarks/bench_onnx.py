@@ -35,9 +35,9 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import write_result  # noqa: E402
-from reid.config import DataConfig, ModelConfig, TrainConfig, to_dict  # noqa: E402
+from reid.config import DataConfig, ModelConfig, TrainConfig  # noqa: E402
 from reid.data.augment import normalize  # noqa: E402
-from reid.engine.checkpoint import load_embedder, save_checkpoint  # noqa: E402
+from reid.engine.checkpoint import load_embedder, model_payload, save_checkpoint  # noqa: E402
 from reid.engine.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx  # noqa: E402
 from reid.models import build_model  # noqa: E402
 from reid.video.embed import CheckpointEmbedder, OnnxEmbedder  # noqa: E402
@@ -55,9 +55,7 @@ def write_checkpoint(folder: Path, arch: str) -> Path:
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             m.running_mean.normal_(0, 0.1)
             m.running_var.uniform_(0.5, 1.5)
-    return save_checkpoint(folder / f"{arch}.pt", {
-        "arch": arch, "input_size": [H, W], "embedding_dim": model.embedding_dim, "mean": list(cfg.augment.mean),
-        "std": list(cfg.augment.std), "config": to_dict(cfg), "num_classes": 0, "model": model.state_dict()})
+    return save_checkpoint(folder / f"{arch}.pt", model_payload(cfg, model))
 
 
 def ort_session(path: Path, threads: int) -> Any:

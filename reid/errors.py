@@ -31,3 +31,9 @@ class ReviewError(ReidError):
 
 class TrainingError(ReidError):
     """Training cannot go on (e.g. the loss became NaN)."""
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """``"TypeName: first line of the message"``, for one-line errors that wrap another exception."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:limit]}" if text else type(exc).__name__

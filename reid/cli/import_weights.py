@@ -44,8 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reid.config import TrainConfig, to_dict
-    from reid.engine.checkpoint import save_checkpoint
+    from reid.config import TrainConfig
+    from reid.engine.checkpoint import model_payload, save_checkpoint
     from reid.errors import CheckpointError
     from reid.models import build_model
     from reid.models.convert import import_state_dict, read_foreign_checkpoint, source_has_bnneck
@@ -63,11 +63,8 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(cfg.model, num_classes=0)
     report = import_state_dict(model, state, source=str(args.src))
     print(report.summary())
-    save_checkpoint(out, {
-        "arch": args.arch, "input_size": [args.height, args.width], "embedding_dim": model.embedding_dim,
-        "mean": list(cfg.augment.mean), "std": list(cfg.augment.std), "config": to_dict(cfg), "num_classes": 0,
-        "model": model.state_dict(), "imported_from": str(args.src), "import_report": report.summary(),
-    })
+    save_checkpoint(out, {**model_payload(cfg, model), "imported_from": str(args.src),
+                          "import_report": report.summary()})
     auto = " (SRC has one)" if bnneck and args.bnneck is None else " (SRC has none)" if args.bnneck is None else ""
     print(f"wrote {out}: {args.arch}, input {args.height}x{args.width}, {model.embedding_dim}-d embedding, "
           f"last stride {args.last_stride}, BNNeck {'on' if bnneck else 'off'}{auto}")

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from reid.config import ConfigError, ModelConfig, from_dict
-from reid.errors import CheckpointError
+from reid.config import ConfigError, ModelConfig, TrainConfig, from_dict, to_dict
+from reid.errors import CheckpointError, first_line
 from reid.models import ReIDModel, build_model
 
 FORMAT = "reid-mc/1"
@@ -58,30 +58,41 @@ class EmbedderMeta:
         )
 
 
+def model_payload(cfg: TrainConfig, model: ReIDModel, num_classes: int = 0) -> dict[str, Any]:
+    """The self-describing part of every checkpoint (see the module docstring) for ``model`` built from ``cfg``."""
+    return {
+        "arch": cfg.model.arch, "input_size": [cfg.data.height, cfg.data.width],
+        "embedding_dim": model.embedding_dim, "mean": list(cfg.augment.mean), "std": list(cfg.augment.std),
+        "config": to_dict(cfg), "num_classes": num_classes, "model": model.state_dict(),
+    }
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
 
-    A crash while saving leaves the previous file intact.
+    A crash while saving leaves the previous file intact; a folder that cannot be written raises a one-line
+    ``CheckpointError``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, **payload}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot write it ({exc.strerror or first_line(exc)})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise CheckpointError(f"{path}: cannot write it ({exc.strerror or first_line(exc)})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:160]}" if text else type(exc).__name__
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -96,7 +107,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({_first_line(exc)})") from exc
+        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path}: not a reid checkpoint (holds a {type(payload).__name__})")
     missing = [k for k in REQUIRED if k not in payload]
@@ -111,7 +122,7 @@ def model_config(payload: dict[str, Any], where: str | Path = "checkpoint") -> M
     try:
         cfg = from_dict(ModelConfig, payload["config"]["model"], where=f"{where}: config.model")
     except (ConfigError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{where}: unusable model config ({_first_line(exc)})") from exc
+        raise CheckpointError(f"{where}: unusable model config ({first_line(exc)})") from exc
     return replace(cfg, pretrained=None)
 
 
@@ -127,7 +138,7 @@ def load_embedder(path: str | Path, device: torch.device | str = "cpu") -> tuple
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit its own config ({_first_line(exc)})") from exc
+        raise CheckpointError(f"{path}: weights do not fit its own config ({first_line(exc)})") from exc
     return model.to(device).eval(), EmbedderMeta.from_payload(payload)
 
 

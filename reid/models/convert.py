@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reid.errors import CheckpointError
+from reid.errors import CheckpointError, first_line
 from reid.models.backbone import guess_arch
 from reid.models.embedder import ReIDModel
 
@@ -218,11 +218,6 @@ def _numpy_scalar_globals() -> list[Any]:
     return items
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:160]}" if text else type(exc).__name__
-
-
 def read_foreign_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict inside a checkpoint of another project, read with ``torch.load(weights_only=True)``.
 
@@ -243,9 +238,9 @@ def read_foreign_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
                 f"{path}: holds a pickled {found.group(1)} object, which a safe load (weights_only) refuses; if "
                 f"you trust the file, re-save just its state dict with torch.save(model.state_dict(), ...)"
             ) from exc
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({_first_line(exc)})") from exc
+        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
     except Exception as exc:  # zip errors, EOF, plain text ...
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({_first_line(exc)})") from exc
+        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
     for _ in range(3):  # e.g. {"model": {"state_dict": ...}}
         inner = next((obj[k] for k in _CONTAINERS if isinstance(obj, Mapping) and isinstance(obj.get(k), Mapping)),
                      None)

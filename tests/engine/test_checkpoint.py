@@ -91,3 +91,16 @@ def test_rng_state_round_trip() -> None:
     set_rng_state(state)
     b = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+def test_unwritable_destination_is_a_one_line_error(tmp_path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(CheckpointError, match=r"a_file/x\.pt: cannot write it"):
+        save_checkpoint(blocker / "x.pt", {"model": {}})
+    folder = tmp_path / "dir.pt"
+    folder.mkdir()
+    with pytest.raises(CheckpointError, match=r"dir\.pt: cannot write it"):
+        save_checkpoint(folder, {"model": {}})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "dir.pt"]  # no temporary file left behind
+    assert list(folder.iterdir()) == []
