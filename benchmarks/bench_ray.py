@@ -38,9 +38,11 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
 from benchmarks.common import machine, repeat, write_result  # noqa: E402
 from reid.config import DetectorConfig, PipelineConfig  # noqa: E402
 from reid.video.manifest import Manifest, load_manifest  # noqa: E402
-from reid.video.pipeline import ProcessSummary, run_pipeline  # noqa: E402
-from reid.video.ray_runner import import_ray, run_on_ray  # noqa: E402
+from reid.video.pipeline import run_pipeline  # noqa: E402
+from reid.video.ray_cluster import import_ray  # noqa: E402
+from reid.video.ray_runner import run_on_ray  # noqa: E402
 from reid.video.scene import render_scene  # noqa: E402
+from reid.video.summary import ProcessSummary  # noqa: E402
 
 CAMERAS = 4
 DB_NUMBER = itertools.count()  # every run writes a database of its own

@@ -33,7 +33,11 @@ class TrainingError(ReidError):
     """Training cannot go on (e.g. the loss became NaN)."""
 
 
-def first_line(exc: BaseException, limit: int = 160) -> str:
-    """``"TypeName: first line of the message"``, for one-line errors that wrap another exception."""
+def first_line(exc: BaseException, limit: int = 160, with_type: bool = True) -> str:
+    """``"TypeName: first line of the message"`` (just the line with ``with_type=False``, for our own errors,
+    whose messages are written for users), for one-line errors that wrap another exception."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:limit]}" if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0][:limit]
+    return f"{type(exc).__name__}: {line}" if with_type else line

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -27,71 +27,12 @@ from reid.video.embed import Embedder, make_embedder
 from reid.video.manifest import CameraSpec, Manifest
 from reid.video.source import VideoInfo, VideoSource
 from reid.video.stages import StageTimes, build_detector, run_file
+from reid.video.summary import ProcessSummary, VideoResult
 from reid.video.types import Tracklet
 
 log = logging.getLogger(__name__)
 
 STORE_TIMEOUT_S = 120.0  # camera processes share one database; a writer may wait for another's commit
-
-
-@dataclass
-class VideoResult:
-    """What happened to one video file."""
-
-    camera: str
-    path: str
-    frames: int = 0
-    tracklets: int = 0
-    bad_frames: int = 0
-    skipped: bool = False
-    times: StageTimes = field(default_factory=StageTimes)
-    detector: str = ""
-    error: str = ""  # one line; set when the file failed (Ray runs report failures and go on)
-
-
-@dataclass
-class ProcessSummary:
-    """Outcome of ``run_pipeline``: per-video results, the linking result and the run's components."""
-
-    db: str
-    detector: str
-    embedder: str
-    videos: list[VideoResult]
-    tracklets_per_camera: dict[str, int]
-    identities: int
-    cross_camera_identities: int
-    links: int
-    link_seconds: float
-    seconds: float
-
-    @property
-    def failed(self) -> list[VideoResult]:
-        return [v for v in self.videos if v.error]
-
-    def report(self) -> str:
-        done = [v for v in self.videos if not v.skipped and not v.error]
-        frames = sum(v.frames for v in done)
-        busy = sum(v.times.total for v in done)
-        lines = [
-            f"detector: {self.detector}; embedder: {self.embedder}",
-            f"videos: {len(done)} processed, {len(self.videos) - len(done)} already done (skipped); "
-            f"{frames} frames in {self.seconds:.1f} s wall ({frames / max(busy, 1e-9):.1f} frames/s per worker)",
-        ]
-        lines += [f"  {cam}: {n} tracklets" for cam, n in sorted(self.tracklets_per_camera.items())]
-        if self.failed:
-            lines.append(f"{len(self.failed)} video(s) FAILED (not in the database; re-run to retry them):")
-            lines += [f"  {v.camera}: {v.path}: {v.error}" for v in self.failed]
-        bad = sum(v.bad_frames for v in self.videos)
-        if bad:
-            lines.append(f"  {bad} undecodable frames skipped")
-        lines.append(
-            f"identities: {self.identities} ({self.cross_camera_identities} seen by more than one camera, "
-            f"{self.links} cross-camera links proposed, linking {self.link_seconds:.2f} s)"
-        )
-        if done:
-            total = StageTimes.sum(v.times for v in done)
-            lines.append("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in total.stages().items()))
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -258,10 +199,10 @@ def prepare_run(
     return RunSetup(link_cfg, sources, detector, embedder)
 
 
-def finish_run(
-    db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], embedder: str, started: float
-) -> ProcessSummary:
-    """Relink the whole database and summarise the run (``started``: its ``time.perf_counter()``)."""
+def finish_run(db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], embedder: str, started: float,
+               force: bool = False) -> ProcessSummary:
+    """Relink the whole database and summarise the run (``started``: its ``time.perf_counter()``; ``force``:
+    it redid finished videos)."""
     t0 = time.perf_counter()
     with Store(db, timeout=STORE_TIMEOUT_S) as store:
         identities, cross, links = link_database(store, link_cfg)
@@ -279,6 +220,7 @@ def finish_run(
         links=links,
         link_seconds=link_seconds,
         seconds=time.perf_counter() - started,
+        force=force,
     )
 
 
@@ -307,4 +249,4 @@ def run_pipeline(
     else:
         per_camera = [process_camera(job, setup.detector, setup.embedder) for job in jobs]
     videos = [v for results in per_camera for v in results]
-    return finish_run(db, setup.link_cfg, videos, setup.embedder.name, started)
+    return finish_run(db, setup.link_cfg, videos, setup.embedder.name, started, force=cfg.force)

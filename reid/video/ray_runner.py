@@ -8,18 +8,16 @@ and a crash loses at most the files in flight. Then the whole database is relink
 
 Failures: a task that raises is retried up to ``retries`` times (a worker or node lost, a flaky network share).
 A ``ReidError`` (a file the worker cannot open or decode) is bad input and comes back at once, not retried. A
-file that still fails is reported in the summary (camera, file, one-line reason) and the others go on; running
-the same command again retries only the files that are not in the database.
+result the database refuses (``commit_result`` raises a ``ReidError``; its transaction is rolled back) fails
+that file alone. A failed file is reported in the summary (camera, file, one-line reason) and the others go on;
+running the same command again retries only the files that are not in the database.
 
-On a cluster every node must see the video files at the same absolute path (a shared filesystem) and have the
-same ``reid`` installed (``pip install -e '.[distributed]'``); the database stays on the driver's machine.
+Finding or starting Ray, and what a cluster needs, is ``reid.video.ray_cluster``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -31,95 +29,23 @@ from tqdm import tqdm
 
 from reid.config import PipelineConfig
 from reid.engine.device import resolve_device
-from reid.errors import ReidError
+from reid.errors import ReidError, first_line
 from reid.store import Store, VideoRecord
 from reid.video.detect import Detector, find_yolo_weights
 from reid.video.embed import Embedder, make_embedder
 from reid.video.manifest import Manifest
-from reid.video.pipeline import (
-    STORE_TIMEOUT_S,
-    ProcessSummary,
-    VideoResult,
-    commit_result,
-    finish_run,
-    prepare_run,
-    process_video,
-)
+from reid.video.pipeline import STORE_TIMEOUT_S, commit_result, finish_run, prepare_run, process_video
+from reid.video.ray_cluster import check_address, import_ray, ray_session
 from reid.video.source import VideoSource
 from reid.video.stages import StageTimes, build_detector
+from reid.video.summary import ProcessSummary, VideoResult
 from reid.video.types import Tracklet
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 2  # a lost worker or a network-share hiccup rarely strikes the same file three times running
-INSTALL_HINT = "ray is not installed: pip install -e '.[distributed]'"
-AUTH_HINT = "a cluster with token authentication also needs RAY_AUTH_MODE=token and its token in ~/.ray/auth_token"
 
 VideoOutput = tuple[VideoRecord, list[Tracklet], StageTimes]
-
-
-def import_ray() -> ModuleType:
-    """The ``ray`` module, or a ``ReidError`` saying how to install it (ray is an optional extra)."""
-    try:
-        import ray
-    except ImportError:
-        raise ReidError(INSTALL_HINT) from None
-    return ray
-
-
-def connect(ray: ModuleType, address: str = "auto", cpus: int = 0) -> bool:
-    """Connect this process to Ray; True when this call started it (the caller then shuts it down).
-
-    ``address``: ``auto``: the cluster named by ``RAY_ADDRESS``, else one started on this machine with
-    ``ray start``, else a new local Ray instance for this run only. ``local``: always a new local instance.
-    Anything else is a cluster: ``ray://HEAD:10001`` (Ray Client, from any machine) or ``HEAD:6379`` (from a
-    node of the cluster). ``cpus``: CPUs of a local instance started here (0 = all cores); a running cluster
-    keeps its own size. An already initialised Ray (tests, notebooks) is used as it is.
-    """
-    if ray.is_initialized():
-        return False
-    local = {"num_cpus": cpus or None, "logging_level": logging.WARNING}
-    cluster = os.environ.get("RAY_ADDRESS", "") if address == "auto" else address
-    if cluster not in ("", "auto", "local"):
-        check_reachable(cluster)
-    existing = address != "local"
-    try:
-        if address == "local":
-            ray.init(address="local", **local)
-        elif address == "auto" and not cluster:
-            try:  # ray.init("auto") raises at once when no cluster runs on this machine
-                ray.init(address="auto", logging_level=logging.WARNING)
-            except ConnectionError:
-                log.info("ray: no running cluster found; starting a local Ray instance for this run")
-                ray.init(**local)
-                existing = False
-        else:
-            ray.init(address=address, logging_level=logging.WARNING)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = f" ({AUTH_HINT})" if existing else ""
-        raise ReidError(f"cannot connect to Ray at {cluster or address!r}: {reason}{hint}") from None
-    if existing and cpus:
-        log.info("ray: using a running cluster, which keeps its own size (%d CPUs asked for, ignored)", cpus)
-    return True
-
-
-def check_reachable(address: str, timeout: float = 5.0) -> None:
-    """Fail at once when nothing answers at ``HOST:PORT`` or ``ray://HOST:PORT``: ``ray.init`` would retry
-    for many minutes without a word."""
-    try:
-        with socket.create_connection(_split_address(address), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise ReidError(f"cannot connect to Ray at {address!r}: nothing answers there "
-                        f"({exc.strerror or type(exc).__name__})") from None
-
-
-def _split_address(address: str) -> tuple[str, int]:
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ReidError(f"--ray {address!r}: expected auto, local, HOST:PORT or ray://HOST:PORT")
-    return host.strip("[]"), int(port)
 
 
 @dataclass(frozen=True)
@@ -173,7 +99,7 @@ def run_task(task: VideoTask) -> VideoOutput | str:
             source, source.files()[0], detector, embedder, task.cfg, task.camera_start
         )
     except ReidError as exc:
-        return str(exc).strip().splitlines()[0]
+        return first_line(exc, with_type=False)
     for t in tracklets:
         t.video = task.path
     return replace(record, path=task.path), tracklets, times
@@ -226,15 +152,14 @@ def run_on_ray(
 ) -> ProcessSummary:
     """Process every file of ``manifest`` not yet in ``db`` as a Ray task, commit results here, relink.
 
-    ``address``/``cpus``: see ``connect``. ``task_cpus``: CPUs each task reserves (and its torch/OpenCV
-    threads). ``retries``: extra attempts for a task that raised (not for bad input). Failed files are in
-    ``summary.failed``; see the module docstring.
+    ``address``/``cpus``: see ``ray_cluster.connect``. ``task_cpus``: CPUs each task reserves (and its
+    torch/OpenCV threads). ``retries``: extra attempts for a task that raised (not for bad input). Failed files
+    are in ``summary.failed``; see the module docstring.
     """
     if task_cpus < 1 or retries < 0:
         raise ReidError(f"need task CPUs >= 1 and retries >= 0, got {task_cpus} and {retries}")
     ray = import_ray()
-    if address not in ("auto", "local"):
-        _split_address(address)  # a malformed address fails before any work
+    check_address(address)  # a malformed address fails before any work
     started = time.perf_counter()
     detections = dict(detections or {})
     # The driver builds the models on the CPU only to check them and name them: the GPUs are the workers'.
@@ -256,18 +181,14 @@ def run_on_ray(
                 )
                 videos.append(None)
     if tasks:
-        started_ray = connect(ray, address, cpus)
-        try:
+        with ray_session(ray, address, cpus):
             done = _run_tasks(ray, tasks, db, task_cpus, retries, progress)
-        finally:
-            if started_ray:
-                ray.shutdown()
         for i, result in done.items():
             videos[i] = result
     else:
         log.info("ray: every file is already in the database; nothing submitted")
     results = [v for v in videos if v is not None]
-    return finish_run(db, setup.link_cfg, results, setup.embedder.name, started)
+    return finish_run(db, setup.link_cfg, results, setup.embedder.name, started, force=cfg.force)
 
 
 def _run_tasks(
@@ -304,11 +225,16 @@ def _run_tasks(
 
 
 def _receive(ray: ModuleType, ref: Any, task: VideoTask, store: Store) -> VideoResult:
+    """Commit one finished task's result; a failed task, or a result the database refuses, is that file's
+    ``VideoResult.error`` (its transaction rolled back) and the run goes on."""
     try:
         output = ray.get(ref)
     except ray.exceptions.RayError as exc:
         output = _reason(ray, exc)
-    if isinstance(output, str):
-        log.warning("%s: %s: failed: %s", task.camera, task.path, output)
-        return VideoResult(task.camera, task.path, error=output)
-    return commit_result(store, *output)
+    if not isinstance(output, str):
+        try:
+            return commit_result(store, *output)
+        except ReidError as exc:
+            output = f"not committed: {first_line(exc, with_type=False)}"
+    log.warning("%s: %s: failed: %s", task.camera, task.path, output)
+    return VideoResult(task.camera, task.path, error=output)

@@ -14,6 +14,7 @@ from reid.video.manifest import load_manifest
 from reid.video.mot_eval import evaluate_tracks, store_predictions
 from reid.video.pipeline import run_pipeline
 from reid.video.scene import render_scene
+from reid.video.summary import ProcessSummary, VideoResult
 
 # Measured on this scene (6 people, 2 cameras, 20 s, seed 1) with ground-truth boxes and the hand-crafted
 # descriptor: per-camera IDF1 1.00, cross-camera IDF1 0.84 (two people of similar colours swapped across
@@ -79,7 +80,7 @@ def test_rerun_skips_finished_videos_and_resumes_after_a_crash(scene, tmp_path, 
     assert table_counts(db) == once  # nothing duplicated by re-running
     forced = run_pipeline(manifest, db, PipelineConfig(force=True), detections=gt_detections(scene), workers=1,
                           progress=False)
-    assert not any(v.skipped for v in forced.videos) and table_counts(db) == once
+    assert forced.force and not any(v.skipped for v in forced.videos) and table_counts(db) == once
 
 
 def test_confirmed_decisions_survive_relinking(scene, tmp_path):
@@ -168,3 +169,17 @@ def test_shipped_sample_with_embedded_defaults(tmp_path):
     summary = run_pipeline(load_manifest(EXAMPLES / "cameras.yaml"), tmp_path / "site.db", cfg, progress=False)
     assert summary.tracklets_per_camera["left"] > 0 and summary.tracklets_per_camera["right"] > 0
     assert summary.cross_camera_identities >= 1
+
+
+def failed_summary(force: bool) -> ProcessSummary:
+    videos = [VideoResult("cam1", "a.mp4", frames=10), VideoResult("cam2", "b.mp4", error="worker lost")]
+    return ProcessSummary("site.db", "hog", "hand-crafted", videos, {"cam1": 3}, 3, 0, 0, 0.1, 1.0, force=force)
+
+
+def test_failed_videos_are_listed_with_how_to_retry_them():
+    plain = failed_summary(force=False).report()
+    assert "1 video(s) FAILED (not in the database; re-run to retry them):" in plain
+    assert "  cam2: b.mp4: worker lost" in plain
+    # under --force the earlier version stays in the database, so a plain re-run would skip the video
+    forced = failed_summary(force=True).report()
+    assert "re-run with --force to retry them" in forced and "not in the database" not in forced

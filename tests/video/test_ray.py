@@ -14,8 +14,9 @@ import pytest
 
 from reid.cli import main
 from reid.config import DetectorConfig, EmbedConfig, PipelineConfig
-from reid.errors import ReidError
-from reid.video import ray_runner
+from reid.errors import ReidError, StoreError
+from reid.store import writer
+from reid.video import ray_cluster, ray_runner
 from reid.video.manifest import load_manifest
 from reid.video.pipeline import run_pipeline
 from reid.video.ray_runner import run_on_ray
@@ -105,7 +106,7 @@ def test_rerun_submits_nothing_and_force_redoes_without_duplicates(ray_local, tw
         again = run_on_ray(manifest, db, PipelineConfig(), detections=gt(two_camera_scene), progress=False)
     assert [v.skipped for v in again.videos] == [True, True] and table_counts(db) == once
     forced = run_on_ray(manifest, db, PipelineConfig(force=True), detections=gt(two_camera_scene), progress=False)
-    assert not any(v.skipped for v in forced.videos) and table_counts(db) == once
+    assert forced.force and not any(v.skipped for v in forced.videos) and table_counts(db) == once
 
 
 def test_a_failing_task_is_retried_then_reported_and_the_others_committed(ray_local, two_camera_scene, tmp_path,
@@ -148,6 +149,29 @@ def test_bad_input_is_reported_without_retrying(ray_local, two_camera_scene, tmp
     assert summary.tracklets_per_camera == {"cam1": 0, "cam2": 6}
 
 
+def test_a_result_the_database_refuses_fails_that_video_alone(ray_local, two_camera_scene, tmp_path, monkeypatch,
+                                                               capsys):
+    real = writer.commit_video
+
+    def refuse_cam2(conn, video, tracklets, *args):  # writes its rows, then refuses: all must be rolled back
+        vid = real(conn, video, tracklets, *args)
+        if video.camera == "cam2":
+            raise StoreError(f"{video.path}: inconsistent tracklets (injected)")
+        return vid
+
+    monkeypatch.setattr(writer, "commit_video", refuse_cam2)  # the driver commits, so no pickling needed
+    db = tmp_path / "site.db"
+    code = main(cli(two_camera_scene, db, "--ray"))
+    out = capsys.readouterr()
+    assert code == 1 and "1 video(s) failed" in out.err
+    assert "1 video(s) FAILED (not in the database" in out.out
+    assert "cam2: " in out.out and "not committed: " in out.out and "inconsistent tracklets (injected)" in out.out
+    assert "cam1: 6 tracklets" in out.out
+    counts = table_counts(db)
+    assert counts["videos"] == 1 and counts["tracklets"] == 6
+    assert counts["identity_members"] == 6  # linking ran after the failure
+
+
 def test_task_needing_more_cpus_than_the_cluster_has_is_refused(ray_local, two_camera_scene, tmp_path):
     with pytest.raises(ReidError, match="needs 4 CPU.*has 2"):
         run_on_ray(load_manifest(two_camera_scene / "scene.yaml"), tmp_path / "site.db", PipelineConfig(),
@@ -173,9 +197,9 @@ def test_tasks_get_this_machines_detector_and_absolute_paths(tmp_path, monkeypat
 
 def test_an_address_where_nothing_answers_fails_at_once():
     with pytest.raises(ReidError, match="nothing answers"):
-        ray_runner.check_reachable("127.0.0.1:1")  # port 1: nothing listens
+        ray_cluster.check_reachable("127.0.0.1:1")  # port 1: nothing listens
     with pytest.raises(ReidError, match="expected auto, local, HOST:PORT"):
-        ray_runner.check_reachable("head-node")
+        ray_cluster.check_reachable("head-node")
 
 
 def test_missing_ray_gives_one_line(two_camera_scene, tmp_path, monkeypatch, capsys):
