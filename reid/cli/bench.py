@@ -58,7 +58,7 @@ def render_table(results: dict[str, Any]) -> str:
         if "error" in bench:
             lines.append(f"| {name} | error | {bench['error']} |")
             continue
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str]] = [("run time s", str(bench["seconds"]))] if "seconds" in bench else []
         _flatten("", bench.get("figures", {}), rows)
         lines += [f"| {name} | {key} | {value} |" for key, value in rows]
     return "\n".join(lines)
@@ -108,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
             merged["benchmarks"][name] = {"error": f"exit {proc.returncode}, no results written"}
             continue
         merged["benchmarks"][name] = json.loads(max(produced, key=lambda p: p.stat().st_mtime).read_text())
+        merged["benchmarks"][name]["seconds"] = round(time.time() - started, 1)
+        print(f"== {name}: {time.time() - started:.0f} s", flush=True)
     host = platform.node() or "machine"
     kind = "gpu" if merged["machine"].get("gpu") else "cpu"
     out = RESULTS / f"{host}-{kind}-{merged['date']}{'-quick' if args.quick else ''}.json"
