@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from reid.cli.options import Flag, add_config_flags, build_config
@@ -109,14 +110,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from reid.engine.trainer import train
 
-    main_rank = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 prints
+    rank = os.environ.get("RANK", "0")
+    main_rank = rank == "0"  # under torchrun only rank 0 prints, except for errors
     cfg: TrainConfig | None = None
     try:
         cfg = config_from_args(args)
         result = train(cfg, resume=args.resume, progress=not args.no_progress)
-    except ReidError:
+    except ReidError as exc:
         if main_rank:
             raise  # reid.cli.main prints the one-line message
+        # An error may happen on this rank alone (its node lacks --data or OUT/last.pt, or the GPU for its
+        # LOCAL_RANK); when every rank hits it, the job shows it once per rank.
+        print(f"error (rank {rank}): {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if cfg is None:

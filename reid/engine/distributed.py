@@ -17,16 +17,20 @@ Learning rate. ``optim.lr`` is the rate for the global batch, which does not cha
 keep 16 identities per GPU) the global batch is W times the one the rate was tuned for: ``linear``
 multiplies the rate by W (Goyal et al. 2017, "Accurate, Large Minibatch SGD"; the warm-up it needs is
 ``optim.warmup_epochs``), ``sqrt`` by sqrt(W) (the square-root rule for Adam, Malladi et al. 2022,
-"On the SDEs and Scaling Rules for Adaptive Gradient Algorithms").
+"On the SDEs and Scaling Rules for Adaptive Gradient Algorithms"). ``--resume`` keeps the checkpoint's rate
+whatever the number of processes now: a resumed run has the same ``data.p``, so the global batch the rate
+was set for is unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
@@ -34,6 +38,9 @@ from torch import nn
 
 from reid.config import LR_SCALING, ConfigError
 from reid.engine.device import resolve_device
+from reid.errors import TrainingError, first_line
+
+T = TypeVar("T")
 
 # Evaluation runs on rank 0 while the others wait in a collective; the first one also decodes the query and
 # gallery images, which takes minutes on a large set. 30 min is torch's gloo default, stated for NCCL too.
@@ -93,7 +100,10 @@ def init_distributed(device_arg: str = "auto") -> DistContext:
     if dist.is_available() and dist.is_initialized():
         rank, world = dist.get_rank(), dist.get_world_size()
         local = _env_int("LOCAL_RANK", rank)
-        return DistContext(rank, world, local, _rank_device(device, local))
+        device = _rank_device(device, local)
+        if device.type == "cuda":  # NCCL collectives run on the current device, not on the tensors' one
+            torch.cuda.set_device(device)
+        return DistContext(rank, world, local, device)
     world = _env_int("WORLD_SIZE", 1)
     if world <= 1:
         return DistContext(device=device)
@@ -208,6 +218,30 @@ def from_main(value: Any) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def on_main(work: Callable[[], T], what: str) -> T:
+    """``work()`` run on rank 0 alone; its (picklable) result on every rank, the others waiting for it.
+
+    When ``work`` raises on rank 0 (a bad gallery image, a full disk), rank 0 re-raises it and every other
+    rank raises ``TrainingError("<what> failed on rank 0: ...")`` at once instead of waiting in its next
+    collective until the timeout. ``what`` names the work, e.g. ``"saving epoch 3"``.
+    """
+    if not _active():
+        return work()
+    if dist.get_rank() != 0:
+        news = from_main(None)
+        if "error" in news:
+            raise TrainingError(f"{what} failed on rank 0: {news['error']}")
+        return news["value"]  # type: ignore[no-any-return]
+    try:
+        value = work()
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # a rank that is gone already cannot be told; rank 0's error counts
+            from_main({"error": first_line(exc)})
+        raise
+    from_main({"value": value})
+    return value
 
 
 def barrier() -> None:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -59,6 +60,13 @@ class EpochStats:
         if self.totals is None:
             return {}
         return dict(zip(self.keys, (self.totals / self.count).tolist(), strict=True))
+
+    def postfix(self, lr: float, rate: float) -> dict[str, str]:
+        """The progress bar's summary of the epoch so far; ``rate`` in images per second."""
+        means = self.means()
+        return {"loss": f"{means.get('loss', math.nan):.3f}", "active": f"{means.get('active', math.nan):.2f}",
+                "d_ap": f"{means.get('d_ap', math.nan):.2f}", "d_an": f"{means.get('d_an', math.nan):.2f}",
+                "lr": f"{lr:.2e}", "img/s": f"{rate:.0f}"}
 
 
 def _write_atomic(path: Path, text: str) -> None:

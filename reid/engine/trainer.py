@@ -7,13 +7,14 @@ cosine or step decay, updated every iteration (``reid.engine.schedule``). Each e
 ``eval_every`` epochs and after the last one, and the best mAP is kept as ``best.pt``.
 
 Under ``torchrun`` (``reid.engine.distributed``) every process trains its share of each global P x K batch
-in ``DistributedDataParallel``; rank 0 alone logs, shows progress, evaluates and writes files, and every
-rank resumes from the same ``last.pt``.
+in ``DistributedDataParallel``; rank 0 alone logs, shows progress, evaluates and writes files (when that
+fails, every rank stops with an error), and every rank resumes from the same ``last.pt``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
 import math
@@ -43,6 +44,10 @@ from reid.models import ReIDModel, build_model
 __all__ = ["TrainResult", "make_optimizer", "train", "trainer_flags", "write_metrics"]
 
 log = logging.getLogger(__name__)
+
+# Iterations between host syncs on an accelerator: the losses stay on the device in between, so the loop
+# never waits for the GPU; on the CPU there is nothing to wait for and every loss is checked at once.
+GPU_SYNC_EVERY = 10
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,7 @@ class _Run:
                        if p.requires_grad]
         optim = dataclasses.replace(cfg.optim, lr=ddp.scaled_lr(cfg.optim.lr, ctx.world_size,
                                                                  cfg.distributed.lr_scaling))
-        if optim.lr != cfg.optim.lr:
+        if optim.lr != cfg.optim.lr and payload is None:  # a resumed run keeps the checkpoint's rate
             self._info("learning rate %.3g x %s scaling for %d processes = %.3g", cfg.optim.lr,
                        cfg.distributed.lr_scaling, ctx.world_size, optim.lr)
         self.optimizer = make_optimizer(self.params, optim)
@@ -124,7 +129,8 @@ class _Run:
         except ValueError as exc:
             raise ConfigError(f"data: {exc}") from exc
         n = len(self.sampler)
-        self.iters = min(n, cfg.max_iters_per_epoch) if cfg.max_iters_per_epoch > 0 else n
+        self.iters = min(n, cfg.max_iters_per_epoch) if cfg.max_iters_per_epoch > 0 else n  # epoch 0's count
+        self.sync_every = 1 if self.device.type == "cpu" else GPU_SYNC_EVERY
         self.schedule = LRSchedule(self.optimizer, optim, cfg.epochs, self.iters)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.augment = BatchAugment(cfg.augment)
@@ -155,14 +161,18 @@ class _Run:
         self.optimizer.load_state_dict(payload["optimizer"])
         if self.amp and payload["scaler"]:
             self.scaler.load_state_dict(payload["scaler"])
-        self.schedule.load_state_dict(payload["scheduler"])  # keeps the checkpoint's (scaled) learning rate
+        planned = self.schedule.base_lrs[0]
+        self.schedule.load_state_dict(payload["scheduler"])  # the checkpoint's (scaled) rate: same global batch
         self.sampler.load_state_dict(payload["sampler"])  # the global plan: any number of processes resumes it
         set_rng_state(payload["rng"])
         self.start_epoch = int(payload["epoch"])
         self.best_map = float(payload.get("best_map", -1.0))
         self.history = list(payload.get("history", []))
-        self._info("resuming %s after epoch %d of %d (trained on %d process(es), now %d)", self.last_path,
-                   self.start_epoch, self.cfg.epochs, int(payload.get("world_size", 1)), self.ctx.world_size)
+        lr = self.schedule.base_lrs[0]
+        self._info("resuming %s after epoch %d of %d (trained on %d process(es), now %d) with the checkpoint's "
+                   "learning rate %.3g%s", self.last_path, self.start_epoch, self.cfg.epochs,
+                   int(payload.get("world_size", 1)), self.ctx.world_size, lr, "" if math.isclose(lr, planned)
+                   else f" (not {planned:.3g}: the global batch --p is unchanged, so its rate still fits)")
 
     def _payload(self, epoch: int, full: bool) -> dict[str, Any]:
         cfg = self.cfg
@@ -189,12 +199,11 @@ class _Run:
         self.sampler.set_epoch(epoch)
         gen = torch.Generator(device=device)
         gen.manual_seed(augment_seed(cfg.seed, epoch, self.ctx.rank))
-        sync_every = 1 if device.type == "cpu" else 10  # fewer host syncs on the GPU
         meter = EpochStats(device)
-        seen, start = 0, time.perf_counter()
-        bar = tqdm(total=self.iters, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
-                   dynamic_ncols=True, leave=False)
-        for it, batch in enumerate(itertools.islice(iter(self.sampler), self.iters)):
+        seen, done, start = 0, 0, time.perf_counter()
+        bar = tqdm(total=min(len(self.sampler), self.iters), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not self.progress, dynamic_ncols=True, leave=False)
+        for batch in itertools.islice(iter(self.sampler), self.iters):
             index = torch.as_tensor(batch, dtype=torch.long, device=device)
             x = self.augment(self.images.index_select(0, index), gen)
             if self.channels_last:
@@ -215,26 +224,30 @@ class _Run:
             self.scaler.update()
             self.schedule.step()
             meter.add(loss, stats)
-            seen += len(batch) * self.ctx.world_size
-            if (it + 1) % sync_every and it + 1 < self.iters:
-                continue
-            values = meter.flush(ddp.mean_across_ranks)  # the same on every rank: all stop at a NaN together
-            bad = (~torch.isfinite(values[:, 0])).nonzero()
-            if len(bad):
-                bar.close()
-                self._diverged(float(values[bad[0, 0], 0]), epoch, it + 1 - len(values) + int(bad[0, 0]) + 1)
-            means = meter.means()
-            rate = seen / max(time.perf_counter() - start, 1e-9)
-            bar.set_postfix({"loss": f"{means['loss']:.3f}", "active": f"{means.get('active', math.nan):.2f}",
-                             "d_ap": f"{means.get('d_ap', math.nan):.2f}", "d_an": f"{means.get('d_an', math.nan):.2f}",
-                             "lr": f"{self.schedule.get_last_lr()[0]:.2e}", "img/s": f"{rate:.0f}"})
-            bar.update(len(values))
+            seen, done = seen + len(batch) * self.ctx.world_size, done + 1
+            if done % self.sync_every == 0:
+                self._check(meter, epoch, done, bar, seen / max(time.perf_counter() - start, 1e-9))
+        # The epoch may end between two syncs: its number of PK batches varies, and self.iters is epoch 0's.
+        self._check(meter, epoch, done, bar, seen / max(time.perf_counter() - start, 1e-9))
         bar.close()
         elapsed = time.perf_counter() - start
         row: dict[str, Any] = {"epoch": epoch + 1}
         row.update({k: round(v, 6) for k, v in meter.means().items()})
         row.update(lr=self.schedule.get_last_lr()[0], img_per_s=round(seen / elapsed, 2), time_s=round(elapsed, 2))
         return row
+
+    def _check(self, meter: EpochStats, epoch: int, done: int, bar: tqdm, rate: float) -> None:
+        """Bring the losses still on the device to the host (mean over ranks) and count them in the epoch's
+        means; raise ``TrainingError`` at the first NaN/inf. ``done``: iterations run so far this epoch."""
+        if not meter.pending:
+            return
+        values = meter.flush(ddp.mean_across_ranks)  # the same on every rank: all stop at a NaN together
+        bad = (~torch.isfinite(values[:, 0])).nonzero()
+        if len(bad):
+            bar.close()
+            self._diverged(float(values[bad[0, 0], 0]), epoch, done - len(values) + int(bad[0, 0]) + 1)
+        bar.set_postfix(meter.postfix(self.schedule.get_last_lr()[0], rate))
+        bar.update(len(values))
 
     def _diverged(self, value: float, epoch: int, iteration: int) -> None:
         kept = f"last good checkpoint kept at {self.last_path}" if self.last_path.exists() \
@@ -243,22 +256,19 @@ class _Run:
                             "try a lower --lr or --grad-clip")
 
     def _evaluate(self) -> dict[str, float]:
-        """Query/gallery scores on rank 0, handed to every rank (the others wait for them)."""
-        if not self.ctx.is_main:
-            return dict(ddp.from_main(None))
+        """Query/gallery scores (rank 0 only: ``run`` hands them to the other ranks)."""
         if not self.dataset.query or not self.dataset.gallery:
             log.warning("no query/gallery images: skipping evaluation")
-            return dict(ddp.from_main({}))
+            return {}
         if self.eval_images is None:
             self.eval_images = load_eval_images(self.dataset, self.cfg.data.height, self.cfg.data.width,
                                                 progress=self.progress)
         result = evaluate_model(self.model, self.dataset, self.meta, self.device, images=self.eval_images,
                                 progress=self.progress)
-        return dict(ddp.from_main({k: round(float(result[k]), 6) for k in ("mAP", "rank1", "rank5", "rank10")}))
+        return {k: round(float(result[k]), 6) for k in ("mAP", "rank1", "rank5", "rank10")}
 
     def _save(self, epoch: int, is_best: bool) -> None:
-        if not self.ctx.is_main:
-            return
+        """``last.pt`` (``best.pt``) and the metrics files (rank 0 only)."""
         save_checkpoint(self.last_path, self._payload(epoch + 1, full=True))
         if is_best:
             save_checkpoint(self.best_path, self._payload(epoch + 1, full=False))
@@ -266,22 +276,22 @@ class _Run:
 
     def run(self) -> TrainResult:
         cfg = self.cfg
-        if self.ctx.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
+        # Work on rank 0 alone goes through ddp.on_main: if it fails there, every rank stops at once.
+        ddp.on_main(lambda: self.out.mkdir(parents=True, exist_ok=True), f"creating {self.out}")
         for epoch in range(self.start_epoch, cfg.epochs):
             row = self._train_epoch(epoch)
             ddp.broadcast_buffers(self.model)  # BatchNorm statistics: every rank holds rank 0's model
             last = epoch + 1 == cfg.epochs
             if last or (cfg.eval_every > 0 and (epoch + 1) % cfg.eval_every == 0):
-                row.update(self._evaluate())
+                row.update(ddp.on_main(self._evaluate, f"evaluation after epoch {epoch + 1}"))
             self.history.append(row)
             is_best = "mAP" in row and row["mAP"] > self.best_map
             if is_best:
                 self.best_map = row["mAP"]
-            self._save(epoch, is_best)
+            # every rank goes on (and finally returns) once rank 0's files are complete
+            ddp.on_main(functools.partial(self._save, epoch, is_best), f"saving epoch {epoch + 1}")
             self._info("epoch %d/%d  %s", epoch + 1, cfg.epochs,
                        "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
-        ddp.barrier()  # every rank returns once rank 0's files are complete
         evaluated = [r for r in self.history if "mAP" in r]
         final = {k: v for k, v in evaluated[-1].items() if k in ("mAP", "rank1", "rank5", "rank10")} \
             if evaluated else {}

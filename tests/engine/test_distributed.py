@@ -7,6 +7,7 @@ Spawned workers join a process group through a file, then call the library as to
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import subprocess
@@ -21,7 +22,9 @@ import torch.multiprocessing as mp
 from torch import nn
 
 import reid.engine.trainer as trainer_module
+from reid.cli import main
 from reid.config import ConfigError, DistributedConfig, LossConfig, OptimConfig, TrainConfig
+from reid.data import PKSampler
 from reid.engine.checkpoint import load_checkpoint, load_embedder
 from reid.engine.distributed import (
     from_main,
@@ -33,7 +36,7 @@ from reid.engine.distributed import (
 from reid.engine.reproducibility import augment_seed
 from reid.engine.schedule import lr_factor
 from reid.engine.trainer import train
-from reid.errors import TrainingError
+from reid.errors import DatasetError, TrainingError
 from reid.losses import ReIDLoss
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,10 +45,10 @@ RUN_FILES = {"last.pt", "best.pt", "metrics.csv", "metrics.json", "curves.png"}
 VOLATILE = ("img_per_s", "time_s")
 
 
-def _join(rank: int, init_file: Path) -> None:
+def _join(rank: int, init_file: Path, timeout: float = 90) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD,
-                            timeout=timedelta(seconds=90))  # a rank left waiting fails the test, not hangs it
+                            timeout=timedelta(seconds=timeout))  # a rank left waiting fails the test, not hangs it
 
 
 def _spawn(fn, tmp_path: Path, *args) -> None:
@@ -202,6 +205,76 @@ def test_ranks_agree_rank_0_writes_and_resume_is_exact(tiny_cfg, tmp_path: Path)
         assert (tmp_path / f"nan-rank{rank}.txt").read_text().startswith("loss became nan at epoch 1 iter 2;")
 
 
+def _fail_on_rank_0_worker(rank: int, init_file: Path, cfg: TrainConfig, dump: Path) -> None:
+    """Train ``cfg`` twice, with rank 0's evaluation failing, then its saving; save each rank's error."""
+    _join(rank, init_file, timeout=30)  # without the error hand-over rank 1 would fail here after 30 s
+
+    def bad_image(self):
+        raise DatasetError("gallery/0001_c1s1_000151_01.jpg: cannot decode")
+
+    def disk_full(self, epoch, is_best):
+        raise OSError(28, "No space left on device")
+
+    for name, method, broken in (("evaluate", "_evaluate", bad_image), ("save", "_save", disk_full)):
+        original = getattr(trainer_module._Run, method)
+        if rank == 0:
+            setattr(trainer_module._Run, method, broken)
+        try:
+            train(dataclasses.replace(cfg, out=str(dump / name)), progress=False)
+        except Exception as exc:
+            (dump / f"{name}-rank{rank}.txt").write_text(f"{type(exc).__name__}: {exc}")
+        setattr(trainer_module._Run, method, original)
+    dist.destroy_process_group()
+
+
+def test_a_failure_on_rank_0_stops_every_rank_at_once(tiny_cfg, tmp_path: Path) -> None:
+    cfg = tiny_cfg("fail", epochs=1, max_iters_per_epoch=1)
+    _spawn(_fail_on_rank_0_worker, tmp_path, cfg, tmp_path)
+    errors = {p.stem: p.read_text() for p in tmp_path.glob("*-rank*.txt")}
+    image, disk = "DatasetError: gallery/0001_c1s1_000151_01.jpg: cannot decode", \
+        "OSError: [Errno 28] No space left on device"
+    assert errors == {"evaluate-rank0": image,
+                      "evaluate-rank1": f"TrainingError: evaluation after epoch 1 failed on rank 0: {image}",
+                      "save-rank0": disk, "save-rank1": f"TrainingError: saving epoch 1 failed on rank 0: {disk}"}
+
+
+def _train_only_worker(rank: int, init_file: Path, cfg: TrainConfig) -> None:
+    _join(rank, init_file)
+    train(cfg, progress=False)
+    dist.destroy_process_group()
+
+
+def test_resume_on_one_process_continues_the_global_plan_and_rate(tiny_cfg, tmp_path: Path, monkeypatch,
+                                                                  caplog) -> None:
+    common = {"optim": OptimConfig(lr=1e-3, warmup_epochs=0, schedule="step", milestones=()),
+              "max_iters_per_epoch": 3, "eval_every": 0, "distributed": DistributedConfig(lr_scaling="linear")}
+    cut = tiny_cfg("cut", epochs=1, **common)
+    _spawn(_train_only_worker, tmp_path, cut)  # epoch 1 on 2 processes: the linear rule doubles the rate
+    first = load_checkpoint(Path(cut.out) / "last.pt")
+
+    drawn: list[tuple[int, list[int]]] = []  # (epoch, batch) of the one-process runs below
+
+    class Recording(PKSampler):
+        def __iter__(self):
+            for batch in super().__iter__():
+                drawn.append((self.epoch, batch))
+                yield batch
+
+    monkeypatch.setattr(trainer_module, "PKSampler", Recording)
+    caplog.set_level(logging.INFO, logger=trainer_module.__name__)
+    resumed = train(dataclasses.replace(cut, epochs=2), resume=True, progress=False)  # epoch 2 on 1 process
+    resumed_batches, drawn[:] = list(drawn), []
+    straight = train(tiny_cfg("straight", epochs=2, **common), progress=False)
+
+    assert [row["epoch"] for row in resumed.history] == [1, 2]
+    last = load_checkpoint(resumed.last)
+    assert first["world_size"] == 2 and last["world_size"] == 1 and last["history"][0] == first["history"][0]
+    assert resumed_batches == [(e, batch) for e, batch in drawn if e == 1] and len(resumed_batches) == 3
+    assert last["sampler"] == load_checkpoint(straight.last)["sampler"]
+    assert [row["lr"] for row in resumed.history] == pytest.approx([2e-3, 2e-3])  # the checkpoint's rate
+    assert "with the checkpoint's learning rate 0.002 (not 0.001:" in caplog.text
+
+
 # ------------------------------------------------------------------------------------------ torchrun + CLI
 
 
@@ -232,8 +305,19 @@ def test_torchrun_trains_and_only_rank_0_prints_and_writes(tiny_root: Path, tmp_
     assert f.shape == (2, 512) and torch.allclose(f.norm(dim=1), torch.ones(2))
 
 
-def test_torchrun_error_is_one_line_from_rank_0(tmp_path: Path) -> None:
+def test_an_error_on_another_rank_is_one_line_naming_the_rank(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "--config", str(tmp_path / "none.yaml")]) == 2
+    assert capsys.readouterr().err == f"error (rank 1): {tmp_path / 'none.yaml'}: config file not found\n"
+
+
+def test_torchrun_error_is_one_line_per_rank(tmp_path: Path) -> None:
     proc = _torchrun("--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o"), "--device", "cpu")
     assert proc.returncode != 0
-    assert proc.stderr.count("error: ") == 1 and f"error: {tmp_path / 'nowhere'}: data folder not found" in proc.stderr
+    message = f"{tmp_path / 'nowhere'}: data folder not found"
+    lines = proc.stderr.splitlines()
+    assert lines.count(f"error: {message}") == 1 and lines.count(f"error (rank 1): {message}") == 1
+    assert proc.stderr.count("error: ") == 1 and proc.stderr.count("error (rank") == 1
+    assert f"{REPO / 'reid'}" not in proc.stderr  # no traceback through our code (torchrun prints its own)
     assert not (tmp_path / "o").exists()

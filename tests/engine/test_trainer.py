@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -110,6 +111,34 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tiny_cfg, monkeypatch) -> None
         train(cfg, progress=False)
     assert "\n" not in str(info.value)
     assert load_checkpoint(f"{cfg.out}/last.pt")["epoch"] == 1
+
+
+def test_losses_still_pending_when_a_short_epoch_ends_are_checked(tiny_cfg, monkeypatch) -> None:
+    """On CUDA the losses reach the host every few iterations, and an epoch can have fewer PK batches than
+    epoch 0 (their number varies): its last losses must still be checked for NaN before last.pt is written."""
+    batches: list[int] = []
+    original = trainer_module._Run.__init__
+
+    def short_epochs(self, *args):
+        original(self, *args)
+        batches.append(len(self.sampler))
+        self.sync_every, self.iters = batches[0] - 1, batches[0] + 3  # one loss left pending at the end
+
+    class NaNAtTheLastBatch(ReIDLoss):
+        calls = 0
+
+        def forward(self, features, logits, labels):
+            loss, stats = super().forward(features, logits, labels)
+            NaNAtTheLastBatch.calls += 1
+            return (loss * float("nan"), stats) if NaNAtTheLastBatch.calls == batches[0] else (loss, stats)
+
+    monkeypatch.setattr(trainer_module._Run, "__init__", short_epochs)
+    monkeypatch.setattr(trainer_module, "ReIDLoss", NaNAtTheLastBatch)
+    cfg = tiny_cfg(epochs=1, eval_every=0)
+    with pytest.raises(TrainingError, match="no checkpoint was written yet") as info:
+        train(cfg, progress=False)
+    assert batches[0] > 2 and str(info.value).startswith(f"loss became nan at epoch 1 iter {batches[0]};")
+    assert not (Path(cfg.out) / "last.pt").exists()
 
 
 def test_refuses_to_overwrite_or_resume_a_different_run(tiny_cfg) -> None:
