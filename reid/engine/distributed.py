@@ -243,8 +243,3 @@ def on_main(work: Callable[[], T], what: str) -> T:
     from_main({"value": value})
     return value
 
-
-def barrier() -> None:
-    """Wait until every rank gets here (a no-op in a single process)."""
-    if _active():
-        dist.barrier()
