@@ -122,6 +122,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # only takes effect on CUDA
     channels_last: bool = True  # only takes effect on CUDA
+    compile: str = ""  # "" = eager; else a torch.compile backend: "inductor" (fast kernels), "eager" (debugging)
     max_iters_per_epoch: int = 0  # 0 = as many PK batches as the sampler yields
 
 

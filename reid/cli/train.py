@@ -64,6 +64,8 @@ RUN_FLAGS = [
     Flag("--device", "device", "auto = cuda when available, else cpu; also cuda:N", metavar="auto|cpu|cuda"),
     Flag("--amp", "amp", "mixed precision (CUDA only)"),
     Flag("--channels-last", "channels_last", "channels-last memory format (CUDA only)"),
+    Flag("--compile", "compile", "train through torch.compile with this backend (inductor for speed; needs a C++ "
+         "compiler on the CPU); empty = eager", metavar="BACKEND"),
     Flag("--max-iters-per-epoch", "max_iters_per_epoch", "cap on iterations per epoch (0 = all PK batches)"),
 ]
 DIST_FLAGS = [

@@ -143,6 +143,12 @@ class _Run:
         # Without a classifier the BNNeck's scale gets no gradient (the triplet loss sees pre-BNNeck features);
         # DDP must be told, or its next step fails waiting for that gradient.
         self.net = ddp.wrap_model(self.model, ctx, find_unused_parameters=not self.num_classes and cfg.model.bnneck)
+        if cfg.compile:  # after DDP, as PyTorch recommends; checkpoints keep saving the plain self.model
+            known = torch._dynamo.list_backends(exclude_tags=())
+            if cfg.compile not in known:
+                raise ConfigError(f"compile backend {cfg.compile!r} unknown; known: {', '.join(known)}")
+            self._info("torch.compile backend %s: the first steps compile and are slow", cfg.compile)
+            self.net = torch.compile(self.net, backend=cfg.compile)  # type: ignore[assignment]  # an nn.Module
 
     def _info(self, msg: str, *args: Any) -> None:
         if self.ctx.is_main:
