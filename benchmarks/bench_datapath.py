@@ -1,7 +1,7 @@
 """Training data path: images/s of P x K batches (P=16, K=4, 256x128), this path vs the usual one.
 
-(a) ``reid.data``: images decoded once into a uint8 tensor (``load_images``), each batch gathered by
-    index and augmented as a whole on the device (``BatchAugment``: flip, pad 10 + crop, erasing).
+(a) ``reid.data``: images decoded once into a uint8 tensor (``load_images``), each batch read out of it by
+    index and augmented on the device (``BatchAugment``: flip, pad 10 + crop, erasing), as the trainer does.
 (b) the standard baseline: ``torch.utils.data.DataLoader`` (num_workers=2, persistent workers) over a
     Dataset opening each JPEG with PIL and applying torchvision.transforms (Resize, RandomHorizontalFlip,
     Pad, RandomCrop, ToTensor, Normalize, RandomErasing) per image.
@@ -91,7 +91,7 @@ def main() -> None:
 
         def ours() -> None:
             for b in batches:
-                x = aug(cache[torch.as_tensor(b, device=device)], gen)
+                x = aug(cache, gen, torch.as_tensor(b, device=device))
             if device.type == "cuda":
                 torch.cuda.synchronize()
             assert x.shape == (P * K, 3, H, W)

@@ -8,8 +8,8 @@ it lives on the images' device they are drawn there; a CPU generator with CUDA i
 
 Two implementations give bit-identical results from the same random numbers: on CUDA one gather/mask
 kernel per step for the whole batch; on the CPU, where a gather computes an address per byte, each image's
-window is sliced out of one zero-padded copy and each erased box is filled in place (memcpy-speed copies,
-about 2.5x faster there; ``bench_datapath.py``).
+visible window is copied straight out of the cached set into a zeroed batch and each erased box is filled in
+place (memcpy-speed copies, several times faster there; ``bench_datapath.py``).
 """
 
 from __future__ import annotations
@@ -49,8 +49,13 @@ class BatchAugment:
         self.cfg, self.pad_mode = cfg, pad_mode
         self.use_slices = use_slices  # None: per-image slices on the CPU, whole-batch kernels elsewhere
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """images: (B, 3, H, W) uint8 on any device -> (B, 3, H, W) float32 normalised, same device."""
+    def __call__(self, images: torch.Tensor, generator: torch.Generator,
+                 index: torch.Tensor | None = None) -> torch.Tensor:
+        """images: (B, 3, H, W) uint8 on any device -> (B, 3, H, W) float32 normalised, same device.
+
+        With ``index`` (B,) long, ``images`` is the whole cached set and the batch is ``images[index]``; on
+        the CPU each window is then copied straight out of the cache, with no gathered copy of the batch.
+        """
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise ValueError(f"expected a (B, 3, H, W) uint8 batch, got {tuple(images.shape)} {images.dtype}")
         dev = images.device
@@ -58,16 +63,16 @@ class BatchAugment:
         def rand(*shape: int) -> torch.Tensor:
             return torch.rand(shape, generator=generator, device=generator.device).to(dev)
 
-        b = images.shape[0]
+        b = images.shape[0] if index is None else len(index)
         slices = self.use_slices if self.use_slices is not None else dev.type == "cpu"
         flip = rand(b) < self.cfg.flip_prob if self.cfg.flip_prob > 0 else None
         shift = rand(b, 2) if self.cfg.pad > 0 else None
-        x = images
-        if flip is not None or shift is not None:
-            if slices and self.pad_mode == "constant":
-                x = self._flip_pad_crop_slices(images, flip, shift)
-            else:
-                x = self._flip_pad_crop(images, flip, shift)
+        if slices and self.pad_mode == "constant":
+            x = self._windows(images, index, flip, shift)
+        else:
+            x = images if index is None else images.index_select(0, index.to(dev))
+            if flip is not None or shift is not None:
+                x = self._flip_pad_crop(x, flip, shift)
         out = normalize(x, self.cfg.mean, self.cfg.std)
         if self.cfg.erase_prob > 0:
             boxes = self._erase_boxes(out.shape, rand(b), rand(b, ERASE_ATTEMPTS, 4))
@@ -84,18 +89,24 @@ class BatchAugment:
         pad = self.cfg.pad
         return (u * (2 * pad + 1)).long().clamp_(max=2 * pad) - pad
 
-    def _flip_pad_crop_slices(self, x: torch.Tensor, flip: torch.Tensor | None,
-                              u: torch.Tensor | None) -> torch.Tensor:
-        """CPU twin of ``_flip_pad_crop`` (constant padding): one zero-padded copy, then a window per image."""
-        b, c, h, w = x.shape
-        pad = self.cfg.pad if u is not None else 0
-        padded = torch.nn.functional.pad(x, (pad, pad, pad, pad)) if pad else x
-        offsets = (self._offsets(u) + pad).tolist() if u is not None else [[0, 0]] * b
+    def _windows(self, x: torch.Tensor, index: torch.Tensor | None, flip: torch.Tensor | None,
+                 u: torch.Tensor | None) -> torch.Tensor:
+        """CPU twin of ``_flip_pad_crop`` (constant padding): each image's visible window is copied from
+        ``x[index[i]]`` (or ``x[i]``) into a zeroed batch, whose zeros are the padding; one uint8 pass."""
+        _, c, h, w = x.shape
+        rows = index.tolist() if index is not None else list(range(x.shape[0]))
+        b = len(rows)
+        offsets = self._offsets(u).tolist() if u is not None else [[0, 0]] * b
         flips = flip.tolist() if flip is not None else [False] * b
-        out = torch.empty_like(x)
-        for i, ((dy, dx), flipped) in enumerate(zip(offsets, flips, strict=True)):
-            window = padded[i, :, dy : dy + h, dx : dx + w]
-            out[i] = window.flip(-1) if flipped else window
+        out = torch.zeros((b, c, h, w), dtype=x.dtype) if u is not None else torch.empty((b, c, h, w), dtype=x.dtype)
+        for i, (src, (dy, dx), flipped) in enumerate(zip(rows, offsets, flips, strict=True)):
+            # unflipped, output pixel (r, s) is source pixel (r + dy, s + dx); the rest is padding
+            r0, r1, c0, c1 = max(0, -dy), min(h, h - dy), max(0, -dx), min(w, w - dx)
+            window = x[src, :, r0 + dy : r1 + dy, c0 + dx : c1 + dx]
+            if flipped:  # the mirror of the whole output image: columns [c0, c1) land on [w - c1, w - c0)
+                out[i, :, r0:r1, w - c1 : w - c0] = window.flip(-1)
+            else:
+                out[i, :, r0:r1, c0:c1] = window
         return out
 
     def _flip_pad_crop(self, x: torch.Tensor, flip: torch.Tensor | None, u: torch.Tensor | None) -> torch.Tensor:

@@ -211,7 +211,7 @@ class _Run:
                    disable=not self.progress, dynamic_ncols=True, leave=False)
         for batch in itertools.islice(iter(self.sampler), self.iters):
             index = torch.as_tensor(batch, dtype=torch.long, device=device)
-            x = self.augment(self.images.index_select(0, index), gen)
+            x = self.augment(self.images, gen, index)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.float16, enabled=self.amp):

@@ -94,3 +94,13 @@ def test_cpu_slices_and_batch_kernels_give_identical_batches() -> None:
         batched = BatchAugment(cfg, use_slices=False)(x, gen(5))
         assert torch.equal(fast, batched), cfg
     assert not torch.equal(BatchAugment(AugmentConfig())(x, gen(5)), normalize(x, MEAN, STD))
+
+
+def test_index_reads_the_batch_out_of_the_cache() -> None:
+    """``aug(cache, gen, index)`` is ``aug(cache[index], gen)`` on both paths, repeated indices included."""
+    cache = batch(b=20)
+    index = torch.tensor([3, 17, 3, 0, 19, 8, 8, 11])
+    for cfg in (AugmentConfig(), AugmentConfig(pad=0, flip_prob=0.0), AugmentConfig(flip_prob=1.0, pad=5)):
+        for slices in (True, False):
+            aug = BatchAugment(cfg, use_slices=slices)
+            assert torch.equal(aug(cache, gen(6), index), aug(cache[index], gen(6))), (cfg, slices)
