@@ -14,7 +14,7 @@ one inter-op thread each), recorded in the results. Figures: images/s from the m
 the repeats, the ratio onnx / pytorch of each, and the max abs difference of the embeddings.
 
     python benchmarks/bench_onnx.py [--quick] [--threads N]
-        # --quick: batch sizes 1 and 16, 3 repeats (default: 1, 16 and 64, 5 repeats)
+        # --quick: resnet18, batch sizes 1 and 16, 3 repeats (default: resnet50 and resnet18, 1, 16, 64, 5 repeats)
 """
 
 from __future__ import annotations
@@ -143,11 +143,12 @@ def bench_arch(folder: Path, arch: str, batches: list[int], repeats: int, thread
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="batch sizes 1 and 16, 3 repeats")
+    parser.add_argument("--quick", action="store_true", help="resnet18 only, batch sizes 1 and 16, 3 repeats")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads of both runtimes (default 1: on a busy machine more threads mostly wait)")
-    parser.add_argument("--archs", nargs="+", default=["resnet50", "resnet18"], help="architectures to time")
+    parser.add_argument("--archs", nargs="+", help="architectures to time (default resnet50 resnet18)")
     args = parser.parse_args()
+    args.archs = args.archs or (["resnet18"] if args.quick else ["resnet50", "resnet18"])
     batches = [1, 16] if args.quick else [1, 16, 64]
     repeats = 3 if args.quick else 5
     torch.set_num_threads(args.threads)
