@@ -1,5 +1,7 @@
 """Exceptions a user can act on. The CLI prints their message as one line and exits non-zero."""
 
+import sys
+
 
 class ReidError(Exception):
     """Base of every error whose message is meant for the user (it names the file and the problem)."""
@@ -41,3 +43,10 @@ def first_line(exc: BaseException, limit: int = 160, with_type: bool = True) -> 
         return type(exc).__name__
     line = text.splitlines()[0][:limit]
     return f"{type(exc).__name__}: {line}" if with_type else line
+
+
+def print_error(line: str) -> None:
+    """``line`` and its newline to stderr in one write: lines of processes sharing the stream (torchrun's
+    ranks) then never run into each other, as two writes (``print``'s text, then its end) can."""
+    sys.stderr.write(f"{line}\n")
+    sys.stderr.flush()

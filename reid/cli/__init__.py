@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 
-from reid.errors import ReidError
+from reid.errors import ReidError, print_error
 
 # Subcommand modules, in the order ``reid --help`` lists them. A missing module is skipped so the CLI
 # keeps working while a subcommand is being built.
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ReidError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"error: {exc}")
         return 2
     except KeyboardInterrupt:
         print("interrupted; finished work is saved, run the same command again to resume", file=sys.stderr)

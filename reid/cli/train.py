@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from reid.cli.options import Flag, add_config_flags, build_config
 from reid.config import TrainConfig, from_dict
-from reid.errors import CheckpointError, ReidError
+from reid.errors import CheckpointError, ReidError, print_error
 from reid.models import list_backbones
 
 DATA_FLAGS = [
     Flag("--data", "data.root", "dataset folder: Market-1501 layout, or any folder of PID_cCAM_*.jpg images (split by identity)", metavar="DIR"),
     Flag("--format", "data.format", "dataset layout", choices=["auto", "market", "generic"]),
+    Flag("--cache-on", "data.cache_on", "where the decoded training images live: the GPU, pinned host memory, "
+         "or auto (the GPU when they take at most half of its free memory)", choices=["auto", "device", "host"]),
     Flag("--height", "data.height", "input height in pixels"),
     Flag("--width", "data.width", "input width in pixels"),
     Flag("--p", "data.p", "identities per batch (P of a PK batch)"),
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             raise  # reid.cli.main prints the one-line message
         # An error may happen on this rank alone (its node lacks --data or OUT/last.pt, or the GPU for its
         # LOCAL_RANK); when every rank hits it, the job shows it once per rank.
-        print(f"error (rank {rank}): {exc}", file=sys.stderr)
+        print_error(f"error (rank {rank}): {exc}")
         return 2
     except KeyboardInterrupt:
         if cfg is None:
