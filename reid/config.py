@@ -26,6 +26,9 @@ class ConfigError(ReidError, ValueError):
 # ---------------------------------------------------------------------------------------------- training
 
 
+CACHE_PLACES = ("auto", "device", "host")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the images are and how batches are formed."""
@@ -36,6 +39,11 @@ class DataConfig:
     p: int = 16  # identities per batch (per global step: split over the processes of a torchrun job)
     k: int = 4  # images per identity
     format: str = "auto"  # auto | market | generic
+    cache_on: str = "auto"  # auto | device | host: where the decoded uint8 set lives (auto: GPU if it fits)
+
+    def __post_init__(self) -> None:
+        if self.cache_on not in CACHE_PLACES:
+            raise ConfigError(f"data.cache_on must be one of {', '.join(CACHE_PLACES)}, got {self.cache_on!r}")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from reid.config import CACHE_PLACES
 from reid.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -109,3 +110,37 @@ def load_images(paths: Sequence[str], height: int, width: int, cache_path: str |
     os.replace(tmp, cache_path)
     key_path.write_text(key + "\n")
     return torch.from_numpy(np.load(cache_path, mmap_mode="c"))
+
+
+DEVICE_SHARE = 0.5  # "auto" keeps the set on the GPU when it takes at most this share of its free memory
+
+
+def cache_place(nbytes: int, free_bytes: int, where: str = "auto") -> str:
+    """"device" or "host" for a decoded set of ``nbytes`` given the GPU's ``free_bytes``; ``where`` forces one."""
+    if where not in CACHE_PLACES:
+        raise ValueError(f"cache place {where!r}; known: {', '.join(CACHE_PLACES)}")
+    if where != "auto":
+        return where
+    return "device" if nbytes <= DEVICE_SHARE * free_bytes else "host"
+
+
+def place_images(images: torch.Tensor, device: torch.device, where: str = "auto") -> torch.Tensor:
+    """The decoded training set where batches are read from: on a CUDA ``device`` itself, or in pinned host
+    memory when it does not fit (``where="auto"``) or is asked for (``"host"``); on the CPU, unchanged."""
+    if device.type != "cuda":
+        cache_place(0, 0, where)  # still refuse an unknown place
+        return images.to(device)
+    free, _ = torch.cuda.mem_get_info(device)
+    if cache_place(images.nbytes, free, where) == "device":
+        return images.to(device)
+    log.info("training images kept in pinned host memory (%.2f GB; %.2f GB free on %s)",
+             images.nbytes / 1e9, free / 1e9, device)
+    return images.pin_memory()
+
+
+def read_batch(images: torch.Tensor, index: Sequence[int], device: torch.device) -> torch.Tensor:
+    """``images[index]`` on ``device``, gathered on the host into pinned memory (when ``device`` is CUDA) and
+    copied without blocking: the batch source of a set kept in host memory."""
+    host = torch.empty((len(index), *images.shape[1:]), dtype=images.dtype, pin_memory=device.type == "cuda")
+    torch.index_select(images, 0, torch.as_tensor(index, dtype=torch.long), out=host)
+    return host.to(device, non_blocking=True)

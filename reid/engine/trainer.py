@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from reid.config import ConfigError, OptimConfig, TrainConfig, to_dict
 from reid.data import BatchAugment, PKSampler, load_dataset, load_images
+from reid.data.cache import place_images, read_batch
 from reid.data.distributed import DistributedPKSampler
 from reid.engine import distributed as ddp
 from reid.engine.checkpoint import EmbedderMeta, rng_state, save_checkpoint, set_rng_state
@@ -105,8 +106,8 @@ class _Run:
         relabel = {pid: i for i, pid in enumerate(pids)}
         labels = [relabel[s.pid] for s in self.dataset.train]
         self.labels = torch.tensor(labels, dtype=torch.long, device=self.device)
-        self.images = load_images([s.path for s in self.dataset.train], cfg.data.height, cfg.data.width,
-                                  progress=self.progress).to(self.device)
+        self.images = place_images(load_images([s.path for s in self.dataset.train], cfg.data.height,
+                                                cfg.data.width, progress=self.progress), self.device, cfg.data.cache_on)
         self.eval_images: tuple[torch.Tensor, torch.Tensor] | None = None
 
         self.num_classes = len(pids) if cfg.loss.id_weight > 0 else 0
@@ -211,7 +212,10 @@ class _Run:
                    disable=not self.progress, dynamic_ncols=True, leave=False)
         for batch in itertools.islice(iter(self.sampler), self.iters):
             index = torch.as_tensor(batch, dtype=torch.long, device=device)
-            x = self.augment(self.images, gen, index)
+            if self.images.device.type == device.type:
+                x = self.augment(self.images, gen, index)
+            else:  # a set too large for the GPU stays in pinned host memory: gather there, copy the uint8 batch
+                x = self.augment(read_batch(self.images, batch, device), gen)
             if self.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.float16, enabled=self.amp):
