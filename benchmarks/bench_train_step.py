@@ -2,7 +2,7 @@
 
 Three timings of the trainer's step (``reid/engine/trainer.py``, ``_Run._train_epoch``) on P x K batches of a
 uint8 image cache shaped like Market-1501's training set (751 identities, 12,936 images; random pixels):
-(i)   data path: ``index_select`` of the batch from the cache + ``BatchAugment`` (flip, pad + crop, erasing);
+(i)   data path: the batch read out of the cache by ``BatchAugment(images, gen, index)`` (flip, pad + crop, erasing);
 (ii)  model step on one fixed, pre-made batch: forward, ``ReIDLoss`` (batch-hard triplet), backward,
       gradient clipping, Adam step (AMP and channels_last on CUDA, deterministic kernels on the CPU, as the
       trainer sets them);
@@ -81,7 +81,7 @@ class Step:
         self.model.train()
 
     def data(self, images: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        x = self.augment(images.index_select(0, index), self.gen)
+        x = self.augment(images, self.gen, index)  # as the trainer: windows read straight out of the cache
         return x.contiguous(memory_format=torch.channels_last) if self.cuda else x
 
     def model_step(self, x: torch.Tensor, labels: torch.Tensor) -> None:
