@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from reid.cli.options import Flag, add_config_flags, build_config
-from reid.config import TrainConfig, from_dict
+from reid.config import CACHE_PLACES, TrainConfig, from_dict
 from reid.errors import CheckpointError, ReidError, print_error
 from reid.models import list_backbones
 
@@ -15,7 +15,7 @@ DATA_FLAGS = [
     Flag("--data", "data.root", "dataset folder: Market-1501 layout, or any folder of PID_cCAM_*.jpg images (split by identity)", metavar="DIR"),
     Flag("--format", "data.format", "dataset layout", choices=["auto", "market", "generic"]),
     Flag("--cache-on", "data.cache_on", "where the decoded training images live: the GPU, pinned host memory, "
-         "or auto (the GPU when they take at most half of its free memory)", choices=["auto", "device", "host"]),
+         "or auto (the GPU when they take at most half of its free memory)", choices=list(CACHE_PLACES)),
     Flag("--height", "data.height", "input height in pixels"),
     Flag("--width", "data.width", "input width in pixels"),
     Flag("--p", "data.p", "identities per batch (P of a PK batch)"),
