@@ -6,10 +6,11 @@ Configs load from plain dicts (YAML files) with unknown keys rejected, and can b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -261,9 +262,22 @@ def yaml_mapping(path: str | Path) -> Mapping[str, Any]:
     return values
 
 
+@contextlib.contextmanager
+def naming_file(path: str | Path) -> Iterator[None]:
+    """Every ``ConfigError`` raised inside names ``path``, including those of a dataclass's own checks
+    (``__post_init__``), whose messages name only the key."""
+    try:
+        yield
+    except ConfigError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
 def load_yaml(cls: type[C], path: str | Path) -> C:
-    """Read a YAML file into config class ``cls``; unknown keys and wrong types name the file."""
-    return from_dict(cls, yaml_mapping(path), where=str(path))
+    """Read a YAML file into config class ``cls``; unknown keys, wrong types and bad values name the file."""
+    with naming_file(path):
+        return from_dict(cls, yaml_mapping(path), where=str(path))
 
 
 def override(cfg: C, dotted: Mapping[str, Any]) -> C:

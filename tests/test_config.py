@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from reid.config import ConfigError, LossConfig, TrainConfig, from_dict, load_yaml, override, to_dict
@@ -42,3 +44,20 @@ def test_missing_and_invalid_yaml(tmp_path):
     bad.write_text("a: [1, 2\n")
     with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
         load_yaml(LossConfig, bad)
+
+
+def test_a_bad_value_in_a_yaml_file_names_the_file(tmp_path) -> None:
+    """A dataclass's own check (``__post_init__``) names only the key; read from a file, the error names the
+    file too, as unknown keys and wrong types do."""
+    from reid.cli.options import read_yaml
+    from reid.config import PipelineConfig
+
+    path = tmp_path / "train.yaml"
+    path.write_text("data:\n  cache_on: gpu\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: data.cache_on must be one of"):
+        read_yaml(TrainConfig, path)
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: data.cache_on must be one of"):
+        load_yaml(TrainConfig, path)
+    path.write_text("stride: x\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}.stride: expected int"):  # named once
+        load_yaml(PipelineConfig, path)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reid.config import from_dict, override, yaml_mapping
+from reid.config import from_dict, naming_file, override, yaml_mapping
 
 C = TypeVar("C")
 PREFIX = "cfg:"  # namespace attributes holding config overrides are named "cfg:<dotted key>"
@@ -110,7 +110,8 @@ def _dotted(cls: type, values: Mapping[str, Any], cfg: Any, prefix: str = "") ->
 def read_yaml(cls: type[C], path: str | Path) -> dict[str, Any]:
     """The keys a YAML config file sets, dotted and type-checked; unknown keys raise ``ConfigError``."""
     values = yaml_mapping(path)
-    return _dotted(cls, values, from_dict(cls, values, where=str(path)))
+    with naming_file(path):
+        return _dotted(cls, values, from_dict(cls, values, where=str(path)))
 
 
 def build_config(cls: type[C], args: argparse.Namespace, base: C | None = None) -> C:
