@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui.main_window import MainWindow
+from gui.platform_check import platform_problem
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -50,6 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = platform_problem()
+    if problem:
+        print(f"reid review: error: {problem}", file=sys.stderr)
+        return 2
     app = create_app()
     window = MainWindow()
     window.show()

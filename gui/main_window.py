@@ -2,19 +2,23 @@
 frame viewer, query by example, compare and overview on the right. Every review action is written to the
 database at once through ``reid.store`` (no save button) and can be undone.
 
-The window owns the layout, the open file (``gui.session.Session``) and loading what is selected; the review
-keys live in ``gui.review_flow``, the nearest and compare tabs in ``gui.inspect_flow``.
+The window owns the layout, the open file (``gui.session.Session``) and loading what is selected. It keeps
+``self.state`` (``gui.state.ReviewState``) in step with its widgets and serves as the flows' ``Shell``; the
+review keys live in ``gui.review_flow``, the nearest and compare tabs in ``gui.inspect_flow``, edits and undo
+in ``gui.edits``, and the commands (``gui.actions``) act on those, never on the window.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -26,12 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from gui import jobs, workers
-from gui.actions import build_actions
-from gui.commands import ReviewController
+from gui.actions import Context, build_actions, update_undo_actions
+from gui.edits import ReviewEdits
 from gui.inspect_flow import InspectFlow
 from gui.models import IdentityListModel, NearestModel, TrackletModel
 from gui.review_flow import ReviewFlow
 from gui.session import RecentFiles, Session
+from gui.state import COMPARE, NEAREST, OVERVIEW, REVIEW, Filters, Job, ReviewState
 from gui.widgets.banner import Banner
 from gui.widgets.compare import CompareView
 from gui.widgets.dialogs import Dialogs
@@ -46,7 +51,7 @@ from reid.errors import StoreError
 from reid.store.rows import DetectionRow, IdentitySummary, TrackletRow
 
 log = logging.getLogger(__name__)
-REVIEW, NEAREST, COMPARE, OVERVIEW = range(4)
+__all__ = ["COMPARE", "NEAREST", "OVERVIEW", "REVIEW", "MainWindow"]
 
 
 class MainWindow(QMainWindow):
@@ -68,18 +73,20 @@ class MainWindow(QMainWindow):
         self.queries: workers.QueryRunner | None = None
         self.thumbnails: workers.ThumbnailCache | None = None
         self.first_screen = False
-        self.want_identity: int | None = None  # select after the next reload of the list
-        self.want_tracklet: int | None = None  # select after the next load of an identity's tracklets
         self._shown_tracklet: int | None = None
 
-        self.review = ReviewController(self)
+        self.state = ReviewState()
+        self.review = ReviewEdits(self)
         self.identity_model = IdentityListModel(self)
         self.tracklet_model = TrackletModel(parent=self)
         self.nearest_model = NearestModel(parent=self)
         self._build_widgets()
-        self.flow = ReviewFlow(self)
-        self.inspect = InspectFlow(self)
-        self.actions_by_name = build_actions(self)
+        self.flow = ReviewFlow(self.state, self.review, self)
+        self.inspect = InspectFlow(self.state, self, self.nearest_view, self.nearest_model, self.compare_view)
+        self.nearest_view.assign_requested.connect(self.flow.assign_from_nearest)
+        self.nearest_view.open_requested.connect(self.flow.go_to_tracklet)
+        self.review.changed.connect(self._after_edit)
+        self.actions_by_name = build_actions(self, Context(self.state, self.review, self.flow, self.inspect, self))
         self.help_overlay = HelpOverlay(self)
         self.help_overlay.set_actions(list(self.actions_by_name.values()))
         self._set_open(False)
@@ -133,8 +140,37 @@ class MainWindow(QMainWindow):
         self.empty_state.open_requested.connect(self.open_dialog)
         self.identity_list.current_changed.connect(self.identity_changed)
         self.identity_list.find_failed.connect(lambda text: self.show_status(f"no identity matches '{text}'"))
+        self.identity_list.filters_changed.connect(self._sync_filters)
         self.strips.current_changed.connect(self._tracklet_changed)
-        self.tabs.currentChanged.connect(lambda _i: self.inspect.refresh())
+        self.tabs.currentChanged.connect(self._tab_changed)
+        for signal, sync in ((self.identity_list.view.selectionModel().selectionChanged, self._sync_identities),
+                             (self.identity_list.proxy.modelReset, self._sync_identities),
+                             (self.identity_list.proxy.layoutChanged, self._sync_identities),
+                             (self.strips.view.selectionModel().selectionChanged, self._sync_tracklets),
+                             (self.tracklet_model.modelReset, self._sync_tracklets),
+                             (self.nearest_view.view.selectionModel().currentChanged, self._sync_nearest),
+                             (self.nearest_model.modelReset, self._sync_nearest)):
+            signal.connect(sync)
+
+    # ---------------------------------------------------------------------- the state, in step with the widgets
+    def _sync_identities(self) -> None:
+        self.state.identity = self.identity_list.current_identity()
+        self.state.selected_identities = tuple(self.identity_list.selected_identities())
+
+    def _sync_tracklets(self) -> None:
+        self.state.tracklet = self.strips.current_tracklet()
+        self.state.selected_tracklets = tuple(self.strips.selected_tracklets())
+
+    def _sync_nearest(self) -> None:
+        self.state.nearest_selected = self.nearest_view.selected_tracklet()
+
+    def _sync_filters(self) -> None:
+        proxy = self.identity_list.proxy
+        self.state.filters = Filters(proxy.camera, proxy.status, proxy.min_cost)
+
+    def _tab_changed(self, index: int) -> None:
+        self.state.tab = index
+        self.inspect.refresh()
 
     def show_status(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #b00020; font-weight: bold;" if error else "")
@@ -144,10 +180,46 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(index)
 
     def current_identity(self) -> int | None:
-        return self.identity_list.current_identity()
+        return self.state.identity
 
     def current_tracklet(self) -> int | None:
-        return self.strips.current_tracklet()
+        return self.state.tracklet
+
+    # ------------------------------------------------------------------------------ the flows' Shell
+    def submit(self, job: Job, done: Callable[[Any], None]) -> None:
+        if self.queries is not None:
+            self.queries.submit(job, done, self.query_failed)
+
+    def show_error(self, title: str, text: str) -> None:
+        self.dialogs.error(self, title, text)
+
+    def beep(self) -> None:
+        QApplication.beep()
+
+    def ask_identity(self, title: str, candidates: Sequence[tuple[int, str]]) -> int | None:
+        return self.dialogs.choose_identity(self, title, list(candidates))
+
+    def ask_annotation(self, identity_id: int, name: str, note: str) -> tuple[str, str] | None:
+        return self.dialogs.annotate(self, identity_id, name, note)
+
+    def select_identity(self, identity_id: int) -> bool:
+        return self.identity_list.select_identity(identity_id)
+
+    def select_tracklet(self, tracklet_id: int) -> bool:
+        return self.strips.select_tracklet(tracklet_id)
+
+    # ------------------------------------------------------------------------------ the window's Commands
+    def focus_find(self) -> None:
+        self.identity_list.focus_find()
+
+    def move_identity(self, delta: int) -> None:
+        self.identity_list.move(delta)
+
+    def move_tracklet(self, delta: int) -> None:
+        self.strips.move(delta)
+
+    def toggle_help(self) -> None:
+        self.help_overlay.toggle()
 
     # ------------------------------------------------------------------------------------------ files
     def open_dialog(self) -> None:
@@ -173,6 +245,7 @@ class MainWindow(QMainWindow):
         self.tracklet_model.set_thumbnails(self.thumbnails)
         self.nearest_model.set_thumbnails(self.thumbnails)
         self.review.set_store(session.store)
+        update_undo_actions(self.actions_by_name, self.review)
         self.banner.set_messages(session.banner_messages())
         self.recent.add(session.path)
         self.first_screen = False
@@ -192,6 +265,7 @@ class MainWindow(QMainWindow):
                 worker.deleteLater()
         self.queries = self.thumbnails = None
         self.review.set_store(None)
+        update_undo_actions(self.actions_by_name, self.review)
         if self.session is not None:
             self.session.close()
         self.session = None
@@ -237,6 +311,7 @@ class MainWindow(QMainWindow):
         log.warning("query failed: %s", message)
 
     def _identities_loaded(self, rows: list[IdentitySummary]) -> None:
+        self.state.identities = tuple(rows)
         self.identity_model.set_rows(rows)
         self.identity_list.set_cameras(self.identity_model.cameras())
         if not rows:
@@ -265,11 +340,13 @@ class MainWindow(QMainWindow):
                 per_camera[cam] = per_camera.get(cam, 0) + 1
         self.overview.set_counts(result["counts"], links, left)
         self.overview.set_cameras(result["cameras"], per_camera)
-        self.overview.set_costs(result["costs"], result["threshold"])
+        self.overview.set_costs(result["costs"], result["threshold"], result.get("threshold_source"))
 
     def identity_changed(self, identity_id: int) -> None:
+        self._sync_identities()
         if identity_id < 0 or self.queries is None:
             self.tracklet_model.set_rows([])
+            self.state.tracklets = ()
             return
         self.queries.submit(lambda s: s.identity_tracklets(identity_id),
                             lambda rows: self._tracklets_loaded(identity_id, rows), self.query_failed)
@@ -277,8 +354,9 @@ class MainWindow(QMainWindow):
     def _tracklets_loaded(self, identity_id: int, rows: list[TrackletRow]) -> None:
         if identity_id != self.current_identity():
             return  # the user moved on
-        keep, self.want_tracklet = self.want_tracklet or self.current_tracklet(), None
+        keep, self.state.want_tracklet = self.state.want_tracklet or self.current_tracklet(), None
         self.tracklet_model.set_rows(rows)
+        self.state.tracklets = tuple(self.tracklet_model.rows())
         ids = [t.id for t in self.tracklet_model.rows()]
         if keep not in ids:  # the least confident proposed link, where review starts
             proposed = [t for t in rows if t.state == "proposed" and t.cost is not None]
@@ -296,6 +374,7 @@ class MainWindow(QMainWindow):
             self.loaded.emit()
 
     def _tracklet_changed(self, tracklet_id: int) -> None:
+        self._sync_tracklets()
         if tracklet_id < 0:
             self.viewer.clear()
             return
@@ -322,6 +401,34 @@ class MainWindow(QMainWindow):
         if self.viewer.tracklet is not None and self.viewer.tracklet.id == tracklet_id:
             self.viewer.set_fallback(self.thumbnails.best(tracklet_id))
         self.inspect.thumbnail_ready(tracklet_id)
+
+    # ------------------------------------------------------------------------------------------ after an edit
+    def _after_edit(self) -> None:
+        """Reload what an edit, undo or redo may have changed, keeping the reviewer's place."""
+        update_undo_actions(self.actions_by_name, self.review)
+        self.inspect.invalidate()
+        if self.queries is None:
+            return
+        self.queries.submit(lambda s: s.identity_summaries(), self._identities_refreshed, self.query_failed)
+        self.load_overview()
+        if self.review.message:
+            self.show_status(self.review.message)
+
+    def _identities_refreshed(self, rows: list[IdentitySummary]) -> None:
+        want, self.state.want_identity = self.state.want_identity, None
+        current = self.current_identity()
+        self.state.identities = tuple(rows)
+        self.identity_model.update_rows(rows)
+        self.identity_list.set_cameras(self.identity_model.cameras())
+        if not rows:
+            self.stack.setCurrentWidget(self.empty_state)
+            return
+        target = want if want is not None else current
+        if target is not None and self.identity_list.select_identity(target):
+            if target == current:
+                self.identity_changed(target)  # the same row stays current: reload its tracklets
+        else:
+            self.identity_list.select_row(0)
 
     # ------------------------------------------------------------------------------------------ misc
     def toggle_play(self) -> None:

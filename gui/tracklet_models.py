@@ -157,7 +157,8 @@ class TrackletModel(QAbstractItemModel):
         if role in (DECORATION, THUMBNAIL_ROLE) and col == 1 and self._thumbnails is not None:
             return self._thumbnails.strip(t.id)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{t.video_path}\nframes {t.first_frame}–{t.last_frame}"
+            reason = getattr(t, "reason", None)  # why the linker proposed the link (stores before v3: none)
+            return f"{t.video_path}\nframes {t.first_frame}–{t.last_frame}" + (f"\nlinked: {reason}" if reason else "")
         if role == Qt.ItemDataRole.BackgroundRole:
             if t.state == "confirmed":
                 return QBrush(CONFIRMED_BG)

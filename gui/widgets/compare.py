@@ -3,6 +3,8 @@ distance between their embeddings against the link threshold and each one's link
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -72,8 +74,10 @@ class CompareView(QWidget):
         self.pair = (left, right)
         for label, t in ((self.left_info, left), (self.right_info, right)):
             who = f"identity #{t.identity_id}" if t.identity_id is not None else "unlinked"
+            reason = getattr(t, "reason", None)  # why the linker proposed the link (stores before v3: none)
             label.setText(f"<b>#{t.id}</b> · {t.camera} · {format_time(t.first_time)}–{format_time(t.last_time)}"
-                          f" · {who} · {t.state or 'unlinked'} · cost {format_cost(t.cost)}")
+                          f" · {who} · {t.state or 'unlinked'} · cost {format_cost(t.cost)}"
+                          + (f"<br><i>linked: {html.escape(reason)}</i>" if reason else ""))
         self.cost_label.setText(f"Tracklet #{left.id} vs #{right.id}: computing distance…")
         self.slider.setValue(0)
         frames = max(left.last_frame - left.first_frame, right.last_frame - right.first_frame, 1)

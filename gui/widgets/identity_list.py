@@ -25,11 +25,12 @@ class IdentityList(QWidget):
     """Shows ``IdentityListModel`` through ``IdentityFilterProxy``.
 
     ``current_changed(identity_id)`` (-1 for none) when the current row changes; ``find_failed(text)`` when
-    the find box names no identity.
+    the find box names no identity; ``filters_changed`` after the filters changed.
     """
 
     current_changed = Signal(int)
     find_failed = Signal(str)
+    filters_changed = Signal()
 
     def __init__(self, model: IdentityListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -119,6 +120,7 @@ class IdentityList(QWidget):
         cost = self.cost_box.value()
         self.proxy.set_filters(camera=self.camera_box.currentData(), status=self.status_box.currentData(),
                                min_cost=cost if cost > 0 else None)
+        self.filters_changed.emit()
         if current is not None and not self.select_identity(current, clear_filters=False):
             self.current_changed.emit(self.current_identity() or -1)
 

@@ -68,8 +68,8 @@ class OverviewView(QWidget):
     def set_cameras(self, cameras: Sequence[CameraRow], identities_per_camera: Mapping[str, int]) -> None:
         self.camera_model.set_rows(cameras, dict(identities_per_camera))
 
-    def set_costs(self, costs: np.ndarray, threshold: float | None) -> None:
-        self.histogram.set_costs(costs, threshold)
+    def set_costs(self, costs: np.ndarray, threshold: float | None, source: str | None = None) -> None:
+        self.histogram.set_costs(costs, threshold, source)
 
     def set_identity(self, title: str, cameras: Sequence[str], tracklets: Sequence[TrackletRow]) -> None:
         self.timeline.set_tracklets(title, cameras, tracklets)

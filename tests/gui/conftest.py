@@ -10,11 +10,11 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from fake_store import populate  # noqa: E402  (tests/fake_store.py)
 from gui_helpers import FakeDialogs, make_video_db  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from reid.store import Store  # noqa: E402
-from reid.store.synthetic import populate  # noqa: E402
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def test_locked_database_opens_read_only_with_banner(qtbot, window, dialogs, vid
         assert window.actions_by_name["next"].isEnabled()
         qtbot.keyClick(window, Qt.Key.Key_Y)
         settle(qtbot, window)
-        assert window.review.stack.count() == 0
+        assert window.review.count() == 0
         assert window.identity_model.rowCount() == 2  # reading works
     finally:
         holder.execute("ROLLBACK")

@@ -63,7 +63,7 @@ def test_confirm_with_y_then_undo_and_redo(qtbot, opened):
     key(qtbot, window, *REDO)
     assert member(db, 3) == (1, "confirmed")
     assert log_state(db) == [("confirm", False)]
-    assert window.review.stack.index() == 1
+    assert window.review.index() == 1
 
 
 def test_reject_with_n_moves_tracklet_out_and_forbids_the_pair(qtbot, opened):
@@ -143,7 +143,7 @@ def test_impossible_edit_is_refused_with_a_message_and_not_stacked(qtbot, opened
     key(qtbot, window, Qt.Key.Key_S)  # nothing to split it from
     assert "alone" in window.status_label.text()
     assert not dialogs.errors()  # no modal dialog in the middle of keyboard review
-    assert window.review.stack.count() == 1
+    assert window.review.count() == 1
     assert len(log_state(db)) == 1
 
 
@@ -156,7 +156,7 @@ def test_undo_stack_and_review_log_stay_in_step(qtbot, opened):
     key(qtbot, window, *UNDO)
     key(qtbot, window, *UNDO)
     assert log_state(db) == [("confirm", True), ("confirm", True)]
-    assert window.review.stack.index() == 0
+    assert window.review.index() == 0
     key(qtbot, window, *REDO)
     assert log_state(db) == [("confirm", False), ("confirm", True)]
     assert member(db, 3) == (1, "confirmed") and member(db, 4) == (2, "proposed")
@@ -245,7 +245,7 @@ def test_edit_made_elsewhere_clears_the_undo_stack_without_undoing_it(qtbot, ope
     key(qtbot, window, *UNDO)
     assert member(db, 4) == (2, "confirmed") and member(db, 3) == (1, "confirmed")  # nothing undone
     assert "changed elsewhere" in dialogs.errors()[-1]
-    qtbot.waitUntil(lambda: window.review.stack.count() == 0)
+    qtbot.waitUntil(lambda: window.review.count() == 0)
 
 
 def test_assign_from_nearest_can_be_undone(qtbot, opened):
@@ -279,4 +279,4 @@ def test_confirming_twice_is_refused_quietly(qtbot, opened, dialogs):
     assert "already confirmed" in window.status_label.text()
     assert not dialogs.errors()
     assert log_state(db) == [("confirm", False)]
-    assert window.review.stack.count() == 1
+    assert window.review.count() == 1

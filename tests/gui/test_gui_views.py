@@ -133,3 +133,51 @@ def test_window_does_not_freeze_while_playing(qtbot, window, video_db):
     qtbot.waitUntil(lambda: len(ticks) >= 10 or not viewer.playing, timeout=5000)
     assert ticks == sorted(ticks)
     viewer.pause()
+
+
+def test_histogram_labels_the_threshold_with_its_source(qtbot, window, video_db):
+    source = "calibrated: FAR 1% on 812 known-different pairs"
+    with Store(video_db) as s:
+        s.set_meta("link_threshold", "0.55")
+        s.set_meta("link_threshold_source", source)
+    open_db(qtbot, window, video_db)
+    window.show_tab(OVERVIEW)
+    settle(qtbot, window)
+    histogram = window.overview.histogram
+    assert histogram.threshold == 0.55 and histogram.source == source
+    assert histogram.threshold_label() == f"threshold 0.55 ({source})"
+    assert source in histogram.toolTip()
+    assert not histogram.grab().toImage().isNull()
+
+
+def test_histogram_says_when_the_threshold_is_a_default(qtbot, window, video_db):
+    with Store(video_db, readonly=True) as s:
+        recorded = s.get_meta("link_threshold"), s.get_meta("link_threshold_source")
+    open_db(qtbot, window, video_db)
+    settle(qtbot, window)
+    label = window.overview.histogram.threshold_label()
+    if recorded == (None, None):
+        assert "default" in label
+    else:
+        assert f"({recorded[1] or 'source not recorded'})" in label
+
+
+def test_a_links_reason_is_shown_with_its_cost(qtbot, window, video_db):
+    import sqlite3
+
+    reason = "appearance 0.20 < 0.60; transit camA→camB 2.1 s"
+    conn = sqlite3.connect(video_db)
+    try:
+        conn.execute("UPDATE identity_members SET reason = ? WHERE tracklet_id = 3", (reason,))
+        conn.commit()
+    except sqlite3.OperationalError:  # a store without the column yet: nothing to show
+        conn.close()
+        return
+    conn.close()
+    open_db(qtbot, window, video_db)
+    tip = window.tracklet_model.index_of(3).data(Qt.ItemDataRole.ToolTipRole)
+    assert f"linked: {reason}" in tip
+    assert "linked:" not in window.tracklet_model.index_of(1).data(Qt.ItemDataRole.ToolTipRole)
+    window.show_tab(COMPARE)
+    qtbot.waitUntil(lambda: window.compare_view.pair is not None, timeout=5000)
+    assert "transit camA→camB" in window.compare_view.left_info.text()
