@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import numbers
+import os
+import re
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 
@@ -24,6 +27,58 @@ class ConfigError(ReidError, ValueError):
     """A configuration value or file that cannot be used; the message says which and why."""
 
 
+# ---------------------------------------------------------------------------------------------- choices
+# One constant per choice list: the configs check against it and the CLI's ``choices`` are it. Code that
+# switches on one of these values imports the constant rather than repeating the names.
+
+MINING = ("batch_hard", "batch_all", "semi_hard")  # loss.mining (reid.losses.MINING)
+POOLING = ("avg", "gem")  # model.pooling
+OPTIMIZERS = ("adam", "adamw")  # optim.optimizer
+SCHEDULES = ("step", "cosine")  # optim.schedule
+DATA_FORMATS = ("auto", "market", "generic")  # data.format (reid.data.FORMATS)
+DETECTORS = ("auto", "yolo", "hog", "mot")  # detector.kind
+TRACKERS = ("bytetrack", "botsort")  # tracker.kind
+
+
+class _DeviceNames(tuple):
+    """``auto``, ``cpu``, ``cuda`` and ``cuda:N`` (GPU number N): ``in`` accepts every ``cuda:N``, so it serves
+    as argparse ``choices`` too."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in ("auto", "cpu", "cuda") or (isinstance(value, str) and re.fullmatch(r"cuda:\d+", value)
+                                                     is not None)
+
+
+DEVICES = _DeviceNames(("auto", "cpu", "cuda", "cuda:N"))  # device
+
+
+class Checked:
+    """Base of every config dataclass: building one converts and checks each field against its type hint
+    (ints become floats, lists tuples, mappings nested configs) and against ``_choices``, the allowed values
+    of a field, each a module constant above. Errors name the key, the value and what is allowed, e.g.
+    ``loss.mining must be one of batch_hard, batch_all, semi_hard, got 'bogus'``.
+
+    Keys are named ``<section>.<field>``, the section being the class name less ``Config``, lower case
+    (``LossConfig`` -> ``loss``); a root config sets ``_section = ""``. A subclass with its own
+    ``__post_init__`` calls ``super().__post_init__()`` first.
+    """
+
+    _choices: ClassVar[Mapping[str, Sequence[Any]]] = {}
+    _section: ClassVar[str | None] = None
+
+    def __post_init__(self) -> None:
+        cls = type(self)
+        section = cls._section if cls._section is not None else cls.__name__.removesuffix("Config").lower()
+        hints = _type_hints(cls)
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            key = f"{section}.{f.name}" if section else f.name
+            value = _convert(hints[f.name], getattr(self, f.name), key)
+            object.__setattr__(self, f.name, value)
+            allowed = cls._choices.get(f.name)
+            if allowed is not None and value is not None and value not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(map(str, allowed))}, got {value!r}")
+
+
 # ---------------------------------------------------------------------------------------------- training
 
 
@@ -31,8 +86,10 @@ CACHE_PLACES = ("auto", "device", "host")
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Checked):
     """Where the images are and how batches are formed."""
+
+    _choices = {"format": DATA_FORMATS, "cache_on": CACHE_PLACES}
 
     root: str = "data/synth"
     height: int = 256
@@ -42,13 +99,9 @@ class DataConfig:
     format: str = "auto"  # auto | market | generic
     cache_on: str = "auto"  # auto | device | host: where the decoded uint8 set lives (auto: GPU if it fits)
 
-    def __post_init__(self) -> None:
-        if self.cache_on not in CACHE_PLACES:
-            raise ConfigError(f"data.cache_on must be one of {', '.join(CACHE_PLACES)}, got {self.cache_on!r}")
-
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(Checked):
     """Batched on-device augmentation (reid-strong-baseline defaults: flip 0.5, pad 10, erasing 0.5)."""
 
     flip_prob: float = 0.5
@@ -59,11 +112,14 @@ class AugmentConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Checked):
     """Backbone and embedding head."""
+
+    _choices = {"pooling": POOLING}
 
     arch: str = "resnet50"  # resnet18 | resnet34 | resnet50 | mobilenet_v2
     last_stride: int = 1  # 1 doubles the final feature map (Luo et al. 2019, "Bag of Tricks")
+    stem: str = "torchvision"  # torchvision | fastreid | strong_baseline (reid.models.backbone.STEMS)
     pooling: str = "avg"  # avg | gem
     embedding_dim: int = 0  # 0 keeps the backbone's feature size (512 or 2048)
     bnneck: bool = True
@@ -71,8 +127,10 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class LossConfig:
+class LossConfig(Checked):
     """Weighted sum of metric-learning and classification losses."""
+
+    _choices = {"mining": MINING}
 
     triplet_weight: float = 1.0
     margin: float | None = 0.3  # None = soft margin log(1 + exp(d_ap - d_an))
@@ -80,43 +138,60 @@ class LossConfig:
     squared: bool = False
     contrastive_weight: float = 0.0
     contrastive_margin: float = 0.5
-    id_weight: float = 0.0  # > 0 adds a classifier head trained with label-smoothed cross-entropy
+    id_weight: float = 1.0  # > 0 adds a classifier head trained with label-smoothed cross-entropy (BoT: 1)
     label_smoothing: float = 0.1
+    # Center loss (Wen et al. 2016) on the pre-BNNeck feature; Bag of Tricks trains with weight 5e-4 and
+    # the centers' own SGD at lr 0.5 (reid-strong-baseline, configs/softmax_triplet_with_center.yml).
+    center_weight: float = 0.0
+    center_lr: float = 0.5
+    # Pair-wise circle loss (Sun et al. 2020) on the pre-BNNeck feature; m 0.25 and gamma 128 are the
+    # paper's person re-ID values and fast-reid's defaults (MODEL.LOSSES.CIRCLE).
+    circle_weight: float = 0.0
+    circle_margin: float = 0.25
+    circle_gamma: float = 128.0
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(Checked):
     """Optimiser and learning-rate schedule."""
+
+    _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 
     optimizer: str = "adam"  # adam | adamw
     lr: float = 3.5e-4
     weight_decay: float = 5e-4
-    warmup_epochs: int = 2
-    schedule: str = "cosine"  # cosine | step
-    milestones: tuple[int, ...] = (40, 70)
+    # Bag of Tricks (Luo et al. 2019): warm-up 10 epochs from x0.01, steps x0.1 at 40 and 70 of 120 epochs.
+    # warmup_epochs, milestones, delay_epochs and freeze_epochs are epochs of a schedule_epochs-long run and
+    # stretch to the run's own length (8 epochs: warm-up 0.67, steps at 2.67 and 4.67); 0 takes them as written.
+    schedule_epochs: int = 120
+    warmup_epochs: float = 10.0
+    warmup_factor: float = 0.01  # the warm-up starts at this fraction of lr (reid-strong-baseline WARMUP_FACTOR)
+    schedule: str = "step"  # step | cosine
+    milestones: tuple[float, ...] = (40.0, 70.0)
     gamma: float = 0.1
-    grad_clip: float = 5.0  # max global grad norm; 0 disables
+    delay_epochs: float = 0.0  # cosine: hold the full rate this long before decaying (fast-reid DELAY_EPOCHS)
+    freeze_epochs: float = 0.0  # train only the head while the backbone is frozen (fast-reid FREEZE_ITERS)
+    grad_clip: float = 0.0  # max global grad norm; 0 disables (neither reid-strong-baseline nor fast-reid clip)
 
 
 LR_SCALING = ("none", "linear", "sqrt")
 
 
 @dataclass(frozen=True)
-class DistributedConfig:
+class DistributedConfig(Checked):
     """Multi-process training under ``torchrun`` (ignored in one process); see ``reid.engine.distributed``."""
+
+    _choices = {"lr_scaling": LR_SCALING}
 
     all_gather: bool = False  # gather all ranks' features before the loss: mining sees the global P x K batch
     lr_scaling: str = "none"  # none | linear | sqrt: optim.lr times 1, W or sqrt(W) for W processes
 
-    def __post_init__(self) -> None:
-        if self.lr_scaling not in LR_SCALING:
-            raise ConfigError(f"distributed.lr_scaling must be one of {', '.join(LR_SCALING)}, "
-                              f"got {self.lr_scaling!r}")
-
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Checked):
     """Everything ``reid train`` needs; saved inside every checkpoint."""
+
+    _choices, _section = {"device": DEVICES}, ""
 
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -125,7 +200,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     out: str = "runs/train"
-    epochs: int = 60
+    epochs: int = 120  # Bag of Tricks' run; optim's schedule stretches to any other length
     eval_every: int = 5
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda
@@ -139,20 +214,24 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class DetectorConfig:
+class DetectorConfig(Checked):
     """Person detector."""
+
+    _choices = {"kind": DETECTORS}
 
     kind: str = "auto"  # auto | yolo | hog | mot (MOTChallenge detections file)
     weights: str | None = None  # None = first of models/yolov8n.pt, models/yolo11n.pt
-    conf: float = 0.35
-    iou: float = 0.5
-    imgsz: int = 640
-    batch: int = 8
+    conf: float = 0.35  # detection confidence threshold
+    iou: float = 0.5  # IoU above which non-maximum suppression drops the weaker box
+    imgsz: int = 640  # YOLO input size in pixels
+    batch: int = 8  # frames per detector call
 
 
 @dataclass(frozen=True)
-class TrackerConfig:
+class TrackerConfig(Checked):
     """Per-camera tracker and tracklet quality filters."""
+
+    _choices = {"kind": TRACKERS}
 
     kind: str = "bytetrack"  # bytetrack | botsort
     settings: Mapping[str, Any] = field(default_factory=dict)  # overrides of ultralytics' tracker YAML
@@ -160,10 +239,11 @@ class TrackerConfig:
     min_box_height: int = 40  # pixels
     border_margin: int = 0  # drop boxes within this many pixels of the frame border; 0 keeps them
     best_k: int = 8  # crops kept per tracklet for embedding and thumbnails
+    clean_crops: bool = True  # crops cut by the frame border or occluded by another person weigh ~0 in embeddings
 
 
 @dataclass(frozen=True)
-class EmbedConfig:
+class EmbedConfig(Checked):
     """Appearance embedding of crops."""
 
     weights: str | None = (
@@ -173,24 +253,28 @@ class EmbedConfig:
 
 
 @dataclass(frozen=True)
-class LinkConfig:
+class LinkConfig(Checked):
     """Cross-camera association."""
 
-    threshold: float = 0.6  # max embedding distance for a link (L2 on unit vectors, range 0..2)
-    rerank: bool = False
+    threshold: float | None = None  # max embedding distance for a link (L2 on unit vectors, 0..2); none = calibrate
+    far: float = 0.01  # calibration: share of known-different pairs that may fall below the threshold
+    min_pairs: int = 20  # calibration needs this many known-different pairs, else the checkpoint's / default
+    rerank: bool = False  # k-reciprocal re-ranked distances (Zhong et al. 2017); slow beyond a few 1000 tracklets
     transit: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # "camA->camB": (min_s, max_s)
 
 
 @dataclass(frozen=True)
-class PipelineConfig:
+class PipelineConfig(Checked):
     """Everything ``reid process`` needs."""
+
+    _choices, _section = {"device": DEVICES}, ""
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     link: LinkConfig = field(default_factory=LinkConfig)
     stride: int = 1  # process every n-th frame
-    device: str = "auto"
+    device: str = "auto"  # where detection and embedding run: auto = cuda when available, else cpu; cuda:N
     force: bool = False  # redo videos already in the database
 
 
@@ -199,40 +283,93 @@ class PipelineConfig:
 C = TypeVar("C")
 
 
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    """Convert a YAML value to the annotated type ``tp`` (nested dataclasses, tuples, optionals)."""
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return from_dict(tp, value, where)
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints(cls)``, computed once per class (every config built checks against them)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _describe(tp: Any) -> str:
+    """What a value of annotated type ``tp`` must be, in words: ``a number``, ``none or a string`` ..."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None:
+        return " or ".join("none" if a is type(None) else _describe(a) for a in args)
+    names = {float: "a number", int: "an integer", bool: "true or false", str: "a string"}
+    if origin is tuple or tp is tuple:
+        plural = {float: "numbers", int: "integers", bool: "booleans", str: "strings"}
+        what = plural.get(args[0], "values") if args and len(set(args) - {Ellipsis}) == 1 else "values"
+        return f"a list of {len(args)} {what}" if args and args[-1] is not Ellipsis else f"a list of {what}"
+    if tp in names:
+        return names[tp]
+    return "a mapping" if origin in (Mapping, dict) or dataclasses.is_dataclass(tp) else f"a {tp}"
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    """``value`` as annotated type ``tp``: ints become floats, lists tuples, mappings nested configs (and any
+    other number type the plain Python one, a path a string). Raises ``ConfigError`` naming ``key``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    bad = ConfigError(f"{key} must be {_describe(tp)}, got {value!r}")
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        if isinstance(value, Mapping):
+            return _build(tp, value, key)
+        raise bad
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
             return None
-        return _convert(args[0], value, where)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        items = typing.get_args(tp)
-        inner = items[0] if items else Any
-        return tuple(_convert(inner, v, where) for v in value)
-    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        for option in (a for a in args if a is not type(None)):
+            with contextlib.suppress(ConfigError):
+                return _convert(option, value, key)
+        raise bad
+    if origin is tuple or tp is tuple:
+        fixed = bool(args) and args[-1] is not Ellipsis
+        if not isinstance(value, list | tuple) or (fixed and len(value) != len(args)):
+            raise bad
+        inner = args if fixed else [args[0] if args else Any] * len(value)
+        return tuple(_convert(t, v, f"{key}[{i}]") for i, (t, v) in enumerate(zip(inner, value, strict=True)))
+    if origin in (Mapping, dict) or tp in (Mapping, dict):
+        if not isinstance(value, Mapping):
+            raise bad
+        kt, vt = args if args else (Any, Any)
+        return {_convert(kt, k, key): _convert(vt, v, f"{key}.{k}") for k, v in value.items()}
+    if tp is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
-    if tp in (int, str, bool) and not isinstance(value, tp):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got {value!r}")
+    if tp is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if tp is str and isinstance(value, str | os.PathLike):
+        return os.fspath(value)
+    if tp is Any or (tp is bool and isinstance(value, bool)):
+        return value
+    if tp in (float, int, str, bool) or (isinstance(tp, type) and not isinstance(value, tp)):
+        raise bad
     return value
 
 
-def from_dict(cls: type[C], values: Mapping[str, Any], where: str = "config") -> C:
-    """Build dataclass ``cls`` from a (nested) mapping; unknown keys raise ``ConfigError``."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(fields))
+def _build(cls: type[C], values: Mapping[str, Any], path: str) -> C:
+    """``cls(**values)``, values converted; unknown keys raise ``ConfigError`` naming ``path`` and the known."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(names))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(fields)}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {name: _convert(hints[name], v, f"{where}.{name}") for name, v in values.items()}
-    return cls(**kwargs)
+        raise ConfigError(f"{path + ': ' if path else ''}unknown key(s) {', '.join(map(str, unknown))}; "
+                          f"known: {', '.join(names)}")
+    hints = _type_hints(cls)
+    return cls(**{name: _convert(hints[name], v, f"{path}.{name}" if path else name) for name, v in values.items()})
+
+
+def from_dict(cls: type[C], values: Mapping[str, Any], where: str = "") -> C:
+    """Build config dataclass ``cls`` from a (nested) mapping, e.g. a YAML file's. Unknown keys, wrong types and
+    values outside a field's choices raise a one-line ``ConfigError`` that ``where`` (a file name) starts."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where + ': ' if where else ''}expected a mapping of config keys, got {values!r}")
+    if not where:
+        return _build(cls, values, "")
+    with naming_file(where):
+        return _build(cls, values, "")
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -280,8 +417,9 @@ def load_yaml(cls: type[C], path: str | Path) -> C:
         return from_dict(cls, yaml_mapping(path), where=str(path))
 
 
-def override(cfg: C, dotted: Mapping[str, Any]) -> C:
-    """Return ``cfg`` with dotted keys replaced, e.g. ``{"model.arch": "resnet18", "epochs": 8}``."""
+def override(cfg: C, dotted: Mapping[str, Any], _path: str = "") -> C:
+    """Return ``cfg`` with dotted keys replaced, e.g. ``{"model.arch": "resnet18", "epochs": 8}``; the values are
+    converted and checked as ``from_dict`` does (``ConfigError`` for a wrong type or a value not allowed)."""
     nested: dict[str, Any] = {}
     for key, value in dotted.items():
         head, _, rest = key.partition(".")
@@ -293,10 +431,10 @@ def override(cfg: C, dotted: Mapping[str, Any]) -> C:
     names = {f.name for f in dataclasses.fields(cfg)}  # type: ignore[arg-type]
     for head, value in nested.items():
         if head not in names:
-            raise ConfigError(f"unknown config key {head!r}; known: {', '.join(sorted(names))}")
+            raise ConfigError(f"unknown config key {_path + head!r}; known: {', '.join(sorted(names))}")
         current = getattr(cfg, head)
         if dataclasses.is_dataclass(current) and isinstance(value, dict):
-            changes[head] = override(current, value)
+            changes[head] = override(current, value, f"{_path}{head}.")
         else:
             changes[head] = value
     return dataclasses.replace(cfg, **changes)  # type: ignore[type-var]

@@ -30,13 +30,13 @@ def run(args: argparse.Namespace) -> int:
     from reid.video.manifest import load_manifest, parse_camera_flags
     from reid.video.pipeline import run_pipeline
 
+    demo_cfg = EXAMPLES / "demo.yaml"
+    base = load_yaml(PipelineConfig, demo_cfg) if demo_cfg.is_file() else PipelineConfig()
+    cfg = config_from_args(args, base=base)  # demo settings < --config < flags; checked before any video
     manifest_path = Path(args.manifest) if args.manifest else EXAMPLES / "cameras.yaml"
     if not args.camera and not manifest_path.is_file():
         raise ReidError(f"{manifest_path}: sample manifest not found (reid demo runs from a source checkout)")
     manifest = parse_camera_flags(args.camera) if args.camera else load_manifest(manifest_path)
-    demo_cfg = EXAMPLES / "demo.yaml"
-    base = load_yaml(PipelineConfig, demo_cfg) if demo_cfg.is_file() else PipelineConfig()
-    cfg = config_from_args(args, base=base)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

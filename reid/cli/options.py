@@ -1,15 +1,24 @@
 """Command-line flags generated from dataclass configs, and YAML + flags -> config.
 
-Each ``Flag`` maps one option to a dotted config key (``--lr`` -> ``optim.lr``); its type, default and help
-suffix come from the dataclass, so the parser cannot drift from the config. Flags that were not given do
-not appear in the namespace at all (``argparse.SUPPRESS``), so precedence is simply:
+Each ``Flag`` maps one option to a dotted config key (``--lr`` -> ``optim.lr``); its type, default, choices
+(the config's own constant, e.g. ``reid.config.MINING``) and help suffix come from the dataclass, so the parser
+cannot drift from the config. ``config_flags`` goes further and makes a flag of every field, named after its
+key (``link.threshold`` -> ``--link.threshold``) and documented by the field's ``# comment``: a field added to
+a config has its flag at once. Flags that were not given do not appear in the namespace at all
+(``argparse.SUPPRESS``), so precedence is simply:
 dataclass defaults (or a checkpoint's config) < ``--config FILE.yaml`` < flags.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import dataclasses
+import functools
+import inspect
+import io
+import textwrap
+import tokenize
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -31,9 +40,10 @@ class Flag:
     flag: str
     key: str
     help: str
-    choices: Sequence[Any] | None = None
+    choices: Sequence[Any] | None = None  # only for a field without choices of its own in the config
     metavar: str | None = None
     const: Any = _UNSET
+    aliases: tuple[str, ...] = ()  # further names of the same option
 
 
 def field_info(cls: type, dotted: str) -> tuple[Any, Any]:
@@ -50,13 +60,34 @@ def field_info(cls: type, dotted: str) -> tuple[Any, Any]:
     return tp, default
 
 
-def _scalar(tp: Any) -> tuple[Any, bool]:
-    """Strip ``Optional``: ``(inner type, is_tuple)``."""
+def choices_of(cls: type, dotted: str) -> Sequence[Any] | None:
+    """The allowed values of field ``dotted`` of ``cls``: its config class's ``_choices`` constant, or None."""
+    *sections, name = dotted.split(".")
+    for section in sections:
+        cls = typing.get_type_hints(cls)[section]
+    return getattr(cls, "_choices", {}).get(name)
+
+
+def _scalar(tp: Any) -> tuple[Any, bool, int | str | None]:
+    """Strip ``Optional``: ``(inner type, is_optional, nargs)``, nargs None for one value."""
+    optional = False
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        optional = type(None) in typing.get_args(tp)
         tp = next(a for a in typing.get_args(tp) if a is not type(None))
     if typing.get_origin(tp) is tuple:
-        return typing.get_args(tp)[0], True
-    return tp, False
+        args = typing.get_args(tp)
+        return args[0], optional, "+" if args[-1] is Ellipsis else len(args)
+    return tp, optional, None
+
+
+def _or_none(inner: Any) -> Any:
+    """argparse ``type`` of an optional field: the word ``none`` gives None."""
+
+    def convert(text: str) -> Any:
+        return None if text.lower() == "none" else inner(text)
+
+    convert.__name__ = getattr(inner, "__name__", "value")  # argparse names it in "invalid float value"
+    return convert
 
 
 def _show(value: Any) -> str:
@@ -71,22 +102,87 @@ def add_config_flags(parser: argparse.ArgumentParser | Any, cls: type, flags: Se
         tp, default = field_info(cls, f.key)
         dest = PREFIX + f.key
         if f.const is not _UNSET:
-            parser.add_argument(f.flag, dest=dest, action="store_const", const=f.const, default=argparse.SUPPRESS,
-                                help=f.help)
+            parser.add_argument(f.flag, *f.aliases, dest=dest, action="store_const", const=f.const,
+                                default=argparse.SUPPRESS, help=f.help)
             continue
-        inner, is_tuple = _scalar(tp)
-        help_text = f"{f.help} (default: {_show(default)})"
+        inner, optional, nargs = _scalar(tp)
+        help_text = f"{f.help} (default: {_show(default)})".strip()
         kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text}
+        choices = choices_of(cls, f.key) or f.choices  # the config's constant wins over a list in the Flag
         if inner is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs.update(type=inner, metavar=f.metavar or f.flag.lstrip("-").upper().replace("-", "_"))
-            if f.choices is not None:
-                kwargs["choices"] = f.choices
+            kwargs.update(type=_or_none(inner) if optional else inner,
+                          metavar=f.metavar or f.flag.lstrip("-").rpartition(".")[2].upper().replace("-", "_"))
+            if choices is not None:
+                kwargs["choices"] = choices
                 kwargs.pop("metavar")
-            if is_tuple:
-                kwargs["nargs"] = "+"
-        parser.add_argument(f.flag, **kwargs)
+            if nargs is not None:
+                kwargs["nargs"] = nargs
+        parser.add_argument(f.flag, *f.aliases, **kwargs)
+
+
+def flag_name(key: str) -> str:
+    """The generated option of config key ``key``: ``tracker.min_length`` -> ``--tracker.min-length``."""
+    return "--" + key.replace("_", "-")
+
+
+@functools.cache
+def field_comments(cls: type) -> dict[str, str]:
+    """The ``# comment`` on each field's line(s) in the source of dataclass ``cls``: what ``--help`` says of it."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):  # no source (a frozen app): flags go undocumented, not missing
+        return {}
+    body = typing.cast(ast.ClassDef, ast.parse(source).body[0]).body
+    spans = [(n.target.id, n.lineno, n.end_lineno or n.lineno) for n in body
+             if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)]
+    comments: dict[str, list[str]] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            for name, first, last in spans:
+                if first <= tok.start[0] <= last:
+                    comments.setdefault(name, []).append(tok.string.lstrip("#").strip())
+    return {name: " ".join(parts).replace("%", "%%") for name, parts in comments.items()}
+
+
+def _flaggable(tp: Any) -> bool:
+    """A field a flag can set: scalars, optionals and tuples of them (mappings are for YAML files)."""
+    inner, _, _ = _scalar(tp)
+    return inner in (int, float, str, bool)
+
+
+def config_flags(cls: type, aliases: Mapping[str, str] | None = None, prefix: str = "") -> list[Flag]:
+    """A ``Flag`` for every field of ``cls`` and of its nested configs, named by ``flag_name``, documented by the
+    field's comment; ``aliases`` maps a key to another name of its option (``{"link.threshold": "--threshold"}``,
+    shown first). Mapping fields (``tracker.settings``, ``link.transit``) are left to ``--config``."""
+    aliases = aliases or {}
+    hints = typing.get_type_hints(cls)
+    comments = field_comments(cls)
+    flags: list[Flag] = []
+    for f in dataclasses.fields(cls):
+        key, tp = prefix + f.name, hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            flags += config_flags(typing.cast(type, tp), aliases, key + ".")
+        elif _flaggable(tp):
+            names = (aliases[key], flag_name(key)) if key in aliases else (flag_name(key),)
+            words = f.name.replace("_", " ")
+            help_text = f"{words}: {comments[f.name]}" if f.name in comments else words
+            flags.append(Flag(names[0], key, help_text, aliases=names[1:]))
+    return flags
+
+
+def add_all_config_flags(parser: argparse.ArgumentParser, cls: type, aliases: Mapping[str, str] | None = None,
+                         ) -> None:
+    """Every field of ``cls`` as a flag (``config_flags``): top-level fields on ``parser``, each nested config in
+    an argument group named after its section and described by its docstring's first line."""
+    flags = config_flags(cls, aliases)
+    hints = typing.get_type_hints(cls)
+    top = [f for f in flags if "." not in f.key]
+    add_config_flags(parser, cls, top)
+    for section in dict.fromkeys(f.key.partition(".")[0] for f in flags if "." in f.key):
+        group = parser.add_argument_group(section, (inspect.getdoc(hints[section]) or "").split("\n")[0] or None)
+        add_config_flags(group, cls, [f for f in flags if f.key.partition(".")[0] == section])
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -111,7 +207,7 @@ def read_yaml(cls: type[C], path: str | Path) -> dict[str, Any]:
     """The keys a YAML config file sets, dotted and type-checked; unknown keys raise ``ConfigError``."""
     values = yaml_mapping(path)
     with naming_file(path):
-        return _dotted(cls, values, from_dict(cls, values, where=str(path)))
+        return _dotted(cls, values, from_dict(cls, values))
 
 
 def build_config(cls: type[C], args: argparse.Namespace, base: C | None = None) -> C:

@@ -7,8 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reid.config import PipelineConfig, load_yaml, override
+from reid.cli.options import PREFIX, add_all_config_flags, build_config
+from reid.config import PipelineConfig
 from reid.errors import ReidError
+
+# Shorter names the flags of `reid process` had before they were generated from PipelineConfig; both work.
+ALIASES = {
+    "detector.conf": "--conf",
+    "detector.imgsz": "--imgsz",
+    "tracker.kind": "--tracker",
+    "tracker.min_length": "--min-length",
+    "embed.weights": "--weights",
+    "link.threshold": "--threshold",
+    "link.rerank": "--rerank",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,33 +61,30 @@ def add_process_arguments(p: argparse.ArgumentParser, require_input: bool = True
     p.add_argument("--config", metavar="YAML", help="PipelineConfig YAML (flags override it)")
     p.add_argument(
         "--detector",
+        action=DetectorFlag,
+        default=argparse.SUPPRESS,
         metavar="WEIGHTS|hog",
-        help="YOLO weights (.pt/.onnx) or 'hog'; default: models/yolov8n.pt or models/yolo11n.pt "
-        "when present, else OpenCV's HOG people detector",
+        help="YOLO weights (.pt/.onnx) or 'hog': sets detector.kind and detector.weights; default: "
+        "models/yolov8n.pt or models/yolo11n.pt when present, else OpenCV's HOG people detector",
     )
-    p.add_argument("--conf", type=float, help="detection confidence threshold")
-    p.add_argument("--imgsz", type=int, help="YOLO input size")
-    p.add_argument("--tracker", choices=["bytetrack", "botsort"], help="per-camera tracker")
-    p.add_argument(
-        "--weights",
-        metavar="CKPT",
-        help="re-ID checkpoint (.pt from `reid train`, or .onnx); default: hand-crafted descriptor",
-    )
-    p.add_argument("--threshold", type=float, help="max embedding distance of a cross-camera link")
-    p.add_argument(
-        "--rerank", action="store_true", default=None, help="k-reciprocal re-ranking of link costs"
-    )
-    p.add_argument("--stride", type=int, help="process every n-th frame")
-    p.add_argument("--min-length", type=int, help="drop tracklets with fewer detections")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where detection and embedding run")
+    add_all_config_flags(p, PipelineConfig, ALIASES)
     p.add_argument(
         "--workers",
         type=int,
         default=0,
         help="camera processes in parallel (0 = one per camera, up to the CPU count)",
     )
-    p.add_argument("--force", action="store_true", help="redo videos that are already in the database")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+class DetectorFlag(argparse.Action):
+    """``--detector hog`` or ``--detector WEIGHTS``: the kind and the weights in one flag (weights None for hog)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, value: Any,
+                 option_string: str | None = None) -> None:
+        hog = value == "hog"
+        setattr(namespace, PREFIX + "detector.kind", "hog" if hog else "yolo")
+        setattr(namespace, PREFIX + "detector.weights", None if hog else value)
 
 
 def add_ray_arguments(p: argparse.ArgumentParser) -> None:
@@ -111,27 +120,8 @@ def add_ray_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace, base: PipelineConfig | None = None) -> PipelineConfig:
-    """PipelineConfig from ``--config`` (or ``base``) with the flags that were given applied on top."""
-    cfg = load_yaml(PipelineConfig, args.config) if args.config else (base or PipelineConfig())
-    flags: dict[str, Any] = {
-        "detector.conf": args.conf,
-        "detector.imgsz": args.imgsz,
-        "tracker.kind": args.tracker,
-        "tracker.min_length": args.min_length,
-        "embed.weights": args.weights,
-        "link.threshold": args.threshold,
-        "link.rerank": args.rerank,
-        "stride": args.stride,
-        "device": args.device,
-        "force": args.force or None,
-    }
-    given = {k: v for k, v in flags.items() if v is not None}
-    if args.detector:  # "hog" or a weights file; weights=None is meaningful for hog, so set both
-        hog = args.detector == "hog"
-        given.update(
-            {"detector.kind": "hog" if hog else "yolo", "detector.weights": None if hog else args.detector}
-        )
-    return override(cfg, given)
+    """``base`` (default: PipelineConfig()), then the ``--config`` YAML, then the flags that were given."""
+    return build_config(PipelineConfig, args, base)
 
 
 def parse_pairs(flags: list[str], what: str) -> dict[str, str]:
@@ -157,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
         raise ReidError(
             "give the cameras either with --camera NAME=VIDEO (repeatable) or with --manifest YAML"
         )
+    cfg = config_from_args(args)  # a bad config fails before any video is opened
     manifest = load_manifest(args.manifest) if args.manifest else parse_camera_flags(args.camera)
-    cfg = config_from_args(args)
     detections = parse_pairs(args.detections, "--detections")
     if args.ray:
         from reid.video.ray_runner import run_on_ray

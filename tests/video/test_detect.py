@@ -113,7 +113,7 @@ def test_auto_uses_yolo_weights_found_in_models(tmp_path: Path, random_yolo, cap
 
 
 def test_make_detector_rejects_unknown_kinds(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown 'ssd'"):
+    with pytest.raises(ConfigError, match="detector.kind must be one of auto, yolo, hog, mot, got 'ssd'"):
         make_detector(DetectorConfig(kind="ssd"))
     with pytest.raises(ConfigError, match="det.txt"):
         make_detector(DetectorConfig(kind="mot"))
