@@ -46,11 +46,32 @@ def pairwise_distance(x: torch.Tensor, y: torch.Tensor | None = None, squared: b
     return torch.sqrt(d2.clamp_min(_EPS)).masked_fill(zero, 0.0)
 
 
-def cosine_distance(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-    """``1 - cos(x_i, y_j)``, (B, D) x (M, D) -> (B, M) in [0, 2]; rows are L2-normalised first."""
+def paired_distance(x: torch.Tensor, y: torch.Tensor, squared: bool = False) -> torch.Tensor:
+    """Euclidean distance between matching rows: (B, D) and (B, D) -> (B,) ``||x_i - y_i||``.
+
+    Same conventions as :func:`pairwise_distance`: squared distances below 1e-12 count as zero, with a
+    finite (zero) gradient.
+    """
+    if x.dim() != 2 or x.shape != y.shape:
+        raise ValueError(f"paired_distance needs two (B, D) inputs of one shape, got {tuple(x.shape)} "
+                         f"and {tuple(y.shape)}")
+    d2 = (x - y).pow(2).sum(1)
+    if squared:
+        return d2
+    zero = d2 < _EPS
+    return torch.sqrt(d2.clamp_min(_EPS)).masked_fill(zero, 0.0)
+
+
+def cosine_similarity(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """``cos(x_i, y_j)``, (B, D) x (M, D) -> (B, M) in [-1, 1]; rows are L2-normalised first (differentiable)."""
     xn = F.normalize(x, dim=1)
     yn = xn if y is None or y is x else F.normalize(y, dim=1)
-    return (1.0 - xn @ yn.t()).clamp(0.0, 2.0)
+    return xn @ yn.t()
+
+
+def cosine_distance(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    """``1 - cos(x_i, y_j)``, (B, D) x (M, D) -> (B, M) in [0, 2]; rows are L2-normalised first."""
+    return (1.0 - cosine_similarity(x, y)).clamp(0.0, 2.0)
 
 
 def pairwise_distance_numpy(x: np.ndarray, y: np.ndarray | None = None, squared: bool = False) -> np.ndarray:
@@ -98,3 +119,16 @@ def cosine_distance_numpy(x: np.ndarray, y: np.ndarray | None = None) -> np.ndar
         yn = other / np.maximum(np.linalg.norm(other, axis=1, keepdims=True), _EPS)
     out = 1.0 - xn @ yn.T
     return np.clip(out, 0.0, 2.0, out=out)
+
+
+def paired_distance_numpy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Numpy twin of :func:`paired_distance`: (N, D) and (N, D) -> (N,) float64 ``||x_i - y_i||``, from the
+    differences in float64 (so a pair's distance does not depend on which other rows came with it)."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 2 or x.shape != y.shape:
+        raise ValueError(f"paired_distance_numpy needs two (N, D) inputs of one shape, got {x.shape} and {y.shape}")
+    out = np.empty(len(x), np.float64)
+    for s in range(0, len(x), 65536):  # blocks bound the float64 copy
+        d = x[s:s + 65536].astype(np.float64) - y[s:s + 65536]
+        out[s:s + 65536] = np.sqrt(np.einsum("ij,ij->i", d, d))
+    return out

@@ -1,29 +1,68 @@
-"""Triplet miners: index selection only (under ``no_grad``); the losses gather the distances.
+"""Miners: index selection only, under ``no_grad``; the losses gather the distances themselves.
+
+As in pytorch-metric-learning, a miner gets a (B, B) distance matrix from
+:func:`reid.losses.distances.pairwise_distance` and the (B,) labels and returns :class:`Triplets`; a loss
+takes ``(embeddings, labels, indices=None)`` and mines with its default miner only when ``indices`` is
+``None``. ``MINERS`` maps a name to a triplet miner; a new miner is one function under
+``@register_miner("name")``, after which ``triplet_loss(..., mining="name")`` uses it.
 
 All miners are vectorised over the batch with masks; none loops over anchors in Python.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 
 
-class HardTriplets(NamedTuple):
-    """One triplet per usable anchor: (T,) long indices each, T <= B."""
-
-    anchor: torch.Tensor
-    positive: torch.Tensor
-    negative: torch.Tensor
-
-
 class Triplets(NamedTuple):
-    """A set of triplets: (T,) long indices each."""
+    """Mined triplets: (T,) long indices into the batch each; ``labels[anchor] == labels[positive]``,
+    ``labels[anchor] != labels[negative]``."""
 
     anchor: torch.Tensor
     positive: torch.Tensor
     negative: torch.Tensor
+
+
+class Pairs(NamedTuple):
+    """Mined pairs, as pytorch-metric-learning's ``(a1, p, a2, n)``: (P,) positive pairs ``(pos_anchor,
+    positive)`` and (N,) negative pairs ``(neg_anchor, negative)``, long indices into the batch."""
+
+    pos_anchor: torch.Tensor
+    positive: torch.Tensor
+    neg_anchor: torch.Tensor
+    negative: torch.Tensor
+
+
+TripletMiner = Callable[[torch.Tensor, torch.Tensor], Triplets]
+"""``miner(dist, labels) -> Triplets`` with ``dist`` (B, B) distances (plain or squared), ``labels`` (B,)."""
+
+MINERS: dict[str, TripletMiner] = {}
+
+
+def register_miner(name: str) -> Callable[[TripletMiner], TripletMiner]:
+    """Decorator: add ``miner(dist, labels) -> Triplets`` to :data:`MINERS` as ``name``, run under ``no_grad``.
+
+    Raises:
+        ValueError: ``name`` is already taken.
+    """
+
+    def add(miner: TripletMiner) -> TripletMiner:
+        if name in MINERS:
+            raise ValueError(f"a miner named {name!r} is already registered")
+        MINERS[name] = torch.no_grad()(miner)
+        return MINERS[name]
+
+    return add
+
+
+def get_miner(name: str) -> TripletMiner:
+    """The registered miner ``name``; ``ValueError`` listing the valid names otherwise."""
+    if name not in MINERS:
+        raise ValueError(f"unknown triplet mining {name!r}; valid: {', '.join(MINERS)}")
+    return MINERS[name]
 
 
 def label_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,8 +72,21 @@ def label_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return same & ~eye, ~same
 
 
-@torch.no_grad()
-def mine_batch_hard(dist: torch.Tensor, labels: torch.Tensor) -> HardTriplets:
+def to_pairs(indices: Triplets | Pairs) -> Pairs:
+    """Pairs of mined triplets (each triplet gives its (a, p) and (a, n) pair) or the pairs themselves."""
+    if isinstance(indices, Pairs):
+        return indices
+    a, p, n = indices
+    return Pairs(a, p, a, n)
+
+
+def mined_samples(indices: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Sorted (S,) indices of the samples that appear anywhere in mined ``Triplets`` or ``Pairs``."""
+    return torch.unique(torch.cat([t.reshape(-1) for t in indices]))
+
+
+@register_miner("batch_hard")
+def mine_batch_hard(dist: torch.Tensor, labels: torch.Tensor) -> Triplets:
     """Batch-hard mining (Hermans et al. 2017): per anchor its farthest positive and nearest negative.
 
     Args:
@@ -42,7 +94,7 @@ def mine_batch_hard(dist: torch.Tensor, labels: torch.Tensor) -> HardTriplets:
         labels: (B,) identity labels.
 
     Returns:
-        ``HardTriplets`` with one entry per anchor that has at least one positive and one negative,
+        ``Triplets`` with one entry per anchor that has at least one positive and one negative,
         in anchor order. Ties go to the lowest index.
     """
     pos, neg = label_masks(labels)
@@ -50,22 +102,22 @@ def mine_batch_hard(dist: torch.Tensor, labels: torch.Tensor) -> HardTriplets:
     far_pos = dist.masked_fill(~pos, float("-inf")).argmax(1)
     near_neg = dist.masked_fill(~neg, float("inf")).argmin(1)
     anchor = usable.nonzero().squeeze(1)
-    return HardTriplets(anchor, far_pos[anchor], near_neg[anchor])
+    return Triplets(anchor, far_pos[anchor], near_neg[anchor])
 
 
-@torch.no_grad()
-def mine_all_triplets(labels: torch.Tensor) -> Triplets:
+@register_miner("batch_all")
+def mine_all_triplets(dist: torch.Tensor, labels: torch.Tensor) -> Triplets:
     """Every valid triplet: ``labels[a] == labels[p]``, ``a != p``, ``labels[n] != labels[a]``.
 
-    Returns ``Triplets`` of (T,) indices, T = sum over anchors of #positives x #negatives
-    (memory (B, B, B) bool for the mask), ordered by (a, p, n).
+    ``dist`` is not used (the signature is every miner's). Returns ``Triplets`` of (T,) indices,
+    T = sum over anchors of #positives x #negatives (memory (B, B, B) bool for the mask), ordered by (a, p, n).
     """
     pos, neg = label_masks(labels)
     a, p, n = (pos.unsqueeze(2) & neg.unsqueeze(1)).nonzero(as_tuple=True)
     return Triplets(a, p, n)
 
 
-@torch.no_grad()
+@register_miner("semi_hard")
 def mine_semi_hard(dist: torch.Tensor, labels: torch.Tensor) -> Triplets:
     """Semi-hard mining (Schroff et al. 2015, FaceNet), as TensorFlow Addons' ``TripletSemiHardLoss``.
 
@@ -91,3 +143,45 @@ def mine_semi_hard(dist: torch.Tensor, labels: torch.Tensor) -> Triplets:
     farthest = row.masked_fill(~negs, float("-inf")).argmax(1)
     n = torch.where(outside.any(1), nearest_outside, farthest)
     return Triplets(a, p, n)
+
+
+class Quadruplets(NamedTuple):
+    """Mined quadruplets (Chen et al. 2017): (Q,) long indices each. ``(anchor, positive, negative)`` is a
+    triplet; ``(pair_a, pair_b)`` two samples of different identities, neither the anchor's."""
+
+    anchor: torch.Tensor
+    positive: torch.Tensor
+    negative: torch.Tensor
+    pair_a: torch.Tensor
+    pair_b: torch.Tensor
+
+
+@torch.no_grad()
+def mine_batch_hard_quadruplets(dist: torch.Tensor, labels: torch.Tensor) -> Quadruplets:
+    """Batch-hard quadruplets: per anchor its batch-hard triplet and the nearest negative pair of the batch.
+
+    The negative pair is the closest ``(k, l)`` with ``labels[k] != labels[l]`` and both different from the
+    anchor's label, so it needs three identities in the batch. Memory (U, B, B) for U identities.
+
+    Args:
+        dist: (B, B) distances (plain or squared).
+        labels: (B,) identity labels.
+
+    Returns:
+        ``Quadruplets``, one per anchor that has a positive and such a pair, in anchor order; ties go to
+        the lowest index (the pair as ``k < l``).
+    """
+    b = len(labels)
+    a, p, n = mine_batch_hard(dist, labels)
+    ids, inverse = labels.unique(return_inverse=True)
+    _, neg = label_masks(labels)
+    other = labels.unsqueeze(0) != ids.unsqueeze(1)  # (U, B): sample not of identity u
+    allowed = neg.unsqueeze(0) & other.unsqueeze(2) & other.unsqueeze(1)  # (U, B, B)
+    nearest = dist.unsqueeze(0).masked_fill(~allowed, float("inf")).flatten(1).argmin(1)  # (U,)
+    has_pair = allowed.flatten(1).any(1)[inverse[a]]
+    pair = nearest[inverse[a]]
+    a, p, n, pair = a[has_pair], p[has_pair], n[has_pair], pair[has_pair]
+    return Quadruplets(a, p, n, pair // b, pair % b)
+
+
+MINING: tuple[str, ...] = tuple(MINERS)  # the built-in names, for CLI choices; MINERS also holds later ones

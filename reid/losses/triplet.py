@@ -1,7 +1,8 @@
-"""Triplet loss with batch-hard, batch-all and semi-hard mining, hinge or soft margin.
+"""Triplet loss, hinge or soft margin, on triplets from any registered miner.
 
-Distances come from :func:`reid.losses.distances.pairwise_distance`, triplets from
-:mod:`reid.losses.miners`; this module only turns mined distances into a loss.
+Distances come from :func:`reid.losses.distances.pairwise_distance`, triplets from a miner of
+:data:`reid.losses.miners.MINERS` (or the caller's ``indices``); this module only turns mined distances
+into a loss.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from reid.losses.distances import pairwise_distance
-from reid.losses.miners import mine_all_triplets, mine_batch_hard, mine_semi_hard
+from reid.losses.miners import MINING, Triplets, get_miner
 
-MINING = ("batch_hard", "batch_all", "semi_hard")
+__all__ = ["MINING", "TripletLoss", "TripletTerms", "check_triplet_args", "triplet_loss", "triplet_stats",
+           "triplet_terms"]
 
 
 class TripletTerms(NamedTuple):
@@ -28,27 +30,22 @@ class TripletTerms(NamedTuple):
 
 
 def check_triplet_args(margin: float | None, mining: str) -> None:
-    """Raise ``ValueError`` for an unknown mining name or a negative margin."""
-    if mining not in MINING:
-        raise ValueError(f"unknown triplet mining {mining!r}; valid: {', '.join(MINING)}")
+    """Raise ``ValueError`` for an unregistered mining name (listing the valid ones) or a negative margin."""
+    get_miner(mining)
     if margin is not None and margin < 0:
         raise ValueError(f"triplet margin must be >= 0 or None (soft margin), got {margin}")
 
 
 def triplet_terms(embeddings: torch.Tensor, labels: torch.Tensor, margin: float | None = 0.3,
-                  mining: str = "batch_hard", squared: bool = False) -> TripletTerms:
-    """Mine triplets in the batch and compute the loss; see :func:`triplet_loss` for the definition."""
+                  mining: str = "batch_hard", squared: bool = False,
+                  indices: Triplets | None = None) -> TripletTerms:
+    """The loss of :func:`triplet_loss` with its mined distances (for statistics)."""
     check_triplet_args(margin, mining)
     if embeddings.dim() != 2 or labels.shape != (len(embeddings),):
         raise ValueError(f"triplet loss needs (B, D) embeddings and (B,) labels, got {tuple(embeddings.shape)} "
                          f"and {tuple(labels.shape)}")
     dist = pairwise_distance(embeddings, squared=squared)
-    if mining == "batch_hard":
-        a, p, n = mine_batch_hard(dist, labels)
-    elif mining == "semi_hard":
-        a, p, n = mine_semi_hard(dist, labels)
-    else:
-        a, p, n = mine_all_triplets(labels)
+    a, p, n = get_miner(mining)(dist.detach(), labels) if indices is None else indices
     d_ap, d_an = dist[a, p], dist[a, n]
     x = d_ap - d_an
     if margin is None:
@@ -66,12 +63,14 @@ def triplet_terms(embeddings: torch.Tensor, labels: torch.Tensor, margin: float 
 
 
 def triplet_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: float | None = 0.3,
-                 mining: str = "batch_hard", squared: bool = False) -> torch.Tensor:
+                 mining: str = "batch_hard", squared: bool = False,
+                 indices: Triplets | None = None) -> torch.Tensor:
     """Triplet loss of a batch.
 
     Distances are Euclidean on ``embeddings`` as given, squared when ``squared=True`` (FaceNet).
     Per triplet: ``relu(d_ap - d_an + margin)``, or with ``margin=None`` the soft margin
-    ``log(1 + exp(d_ap - d_an))`` (Hermans et al. 2017).
+    ``log(1 + exp(d_ap - d_an))`` (Hermans et al. 2017). Triplets are ``indices`` when given, else what
+    the miner ``MINERS[mining]`` finds on the detached distances:
 
     - ``"batch_hard"``: per anchor its farthest positive and nearest negative; mean over the anchors
       that have both (Hermans et al. 2017).
@@ -79,10 +78,13 @@ def triplet_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: float |
       none); with the soft margin, mean over all valid triplets.
     - ``"semi_hard"``: per anchor-positive pair the nearest negative farther than the positive, or the
       farthest negative when there is none (FaceNet / TensorFlow Addons); mean over the pairs.
+    - any name added with :func:`reid.losses.register_miner`: mean over its triplets.
 
     Args:
         embeddings: (B, D) float embeddings.
         labels: (B,) integer identity labels.
+        indices: triplets mined beforehand (e.g. by a miner of ``MINERS``); ``mining`` then only picks
+            the averaging (non-zero mean for ``"batch_all"`` with a margin, plain mean otherwise).
 
     Returns:
         () scalar; 0 (with a zero gradient) when no triplet can be formed, e.g. one identity per batch.
@@ -90,7 +92,7 @@ def triplet_loss(embeddings: torch.Tensor, labels: torch.Tensor, margin: float |
     Raises:
         ValueError: unknown ``mining`` (the message lists the valid ones), negative margin, bad shapes.
     """
-    return triplet_terms(embeddings, labels, margin, mining, squared).loss
+    return triplet_terms(embeddings, labels, margin, mining, squared, indices).loss
 
 
 def triplet_stats(terms: TripletTerms) -> dict[str, torch.Tensor]:
@@ -119,9 +121,10 @@ class TripletLoss(nn.Module):
         self.margin, self.mining, self.squared = margin, mining, squared
         self.last_stats: dict[str, float] = {}
 
-    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """(B, D) embeddings, (B,) labels -> () loss."""
-        terms = triplet_terms(embeddings, labels, self.margin, self.mining, self.squared)
+    def forward(self, embeddings: torch.Tensor, labels: torch.Tensor,
+                indices: Triplets | None = None) -> torch.Tensor:
+        """(B, D) embeddings, (B,) labels, optional mined triplets -> () loss."""
+        terms = triplet_terms(embeddings, labels, self.margin, self.mining, self.squared, indices)
         stats = triplet_stats(terms)
         self.last_stats = dict(zip(stats, torch.stack(list(stats.values())).tolist(), strict=True))
         return terms.loss

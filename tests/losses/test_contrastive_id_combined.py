@@ -76,18 +76,19 @@ def test_reid_loss_is_the_weighted_sum() -> None:
 
 def test_reid_loss_skips_zero_weights_and_checks_logits() -> None:
     feats, labels = torch.randn(4, 3), torch.tensor([0, 0, 1, 1])
-    loss, stats = ReIDLoss(LossConfig(), num_classes=2)(feats, None, labels)  # triplet only
+    triplet_only = LossConfig(id_weight=0.0)
+    loss, stats = ReIDLoss(triplet_only, num_classes=2)(feats, None, labels)
     assert set(stats) == {"loss", "triplet", "active", "d_ap", "d_an"}
     torch.testing.assert_close(loss, triplet_loss(feats, labels))
     with pytest.raises(ValueError, match="logits"):
         ReIDLoss(LossConfig(id_weight=1.0), num_classes=2)(feats, None, labels)
-    _, lazy = ReIDLoss(LossConfig(), num_classes=2, sync_stats=False)(feats, None, labels)
+    _, lazy = ReIDLoss(triplet_only, num_classes=2, sync_stats=False)(feats, None, labels)
     assert all(isinstance(v, torch.Tensor) and v.dim() == 0 for v in lazy.values())
 
 
 def test_reid_loss_rejects_unusable_configs() -> None:
     with pytest.raises(ConfigError, match="all loss weights are 0"):
-        ReIDLoss(LossConfig(triplet_weight=0.0), num_classes=2)
+        ReIDLoss(LossConfig(triplet_weight=0.0, id_weight=0.0), num_classes=2)
     with pytest.raises(ValueError, match="batch_hard, batch_all, semi_hard"):
         ReIDLoss(LossConfig(mining="hard"), num_classes=2)
     with pytest.raises(ValueError, match=">= 0"):

@@ -21,7 +21,7 @@ def test_batch_hard_matches_brute_force() -> None:
 
 def test_all_triplets_enumerates_every_valid_triplet() -> None:
     labels = torch.tensor([0, 0, 1, 1, 1, 2])
-    got = set(zip(*(t.tolist() for t in mine_all_triplets(labels)), strict=True))
+    got = set(zip(*(t.tolist() for t in mine_all_triplets(torch.zeros(6, 6), labels)), strict=True))
     expect = {(a, p, n) for a in range(6) for p in range(6) for n in range(6)
               if a != p and labels[a] == labels[p] and labels[n] != labels[a]}
     assert got == expect and len(got) == 2 * 4 + 6 * 3  # pairs x negatives per identity
@@ -52,5 +52,5 @@ def test_one_identity_mines_nothing() -> None:
     labels = torch.zeros(4, dtype=torch.long)
     dist = pairwise_distance(torch.randn(4, 3))
     assert all(len(t) == 0 for t in mine_batch_hard(dist, labels))
-    assert all(len(t) == 0 for t in mine_all_triplets(labels))
+    assert all(len(t) == 0 for t in mine_all_triplets(dist, labels))
     assert all(len(t) == 0 for t in mine_semi_hard(dist, labels))
