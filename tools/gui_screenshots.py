@@ -1,6 +1,6 @@
 """Screenshots of the review app for docs/: main window, nearest, compare, overview and the help overlay.
 
-Builds a database with ``reid.store.synthetic.populate``, renders small stand-in videos for the identity
+Builds a database with ``populate`` of ``tests/fake_store.py``, renders small stand-in videos for the identity
 shown (the synthetic persons pasted at their boxes, so the frame viewer has real frames to decode), then
 drives the window offscreen and saves ``docs/gui-*.png``.
 
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "tests")]
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -78,12 +78,12 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
+    from fake_store import populate  # tests/fake_store.py
     from PySide6.QtCore import QSettings
 
     from gui.app import create_app
     from gui.main_window import COMPARE, NEAREST, OVERVIEW, REVIEW, MainWindow
     from reid.store import Store
-    from reid.store.synthetic import populate
 
     app = create_app()
     with tempfile.TemporaryDirectory() as tmp:

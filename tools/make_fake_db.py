@@ -7,9 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from reid.errors import ReidError
-from reid.store import Store
-from reid.store.synthetic import populate
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # run from a checkout; the generator is tests/fake_store.py
+
+from fake_store import populate  # noqa: E402
+
+from reid.errors import ReidError  # noqa: E402
+from reid.store import Store  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,20 +19,21 @@ from urllib.parse import quote
 import numpy as np
 
 from reid.errors import StoreError, StoreLockedError
-from reid.store import queries, review, schema, writer
+from reid.store import embeddings, queries, review, schema, writer
 from reid.store.rows import (
     CameraRow,
     DetectionRow,
     IdentitySummary,
     LinkConstraints,
     LinkProposal,
+    RecordSource,
     ReviewLogRow,
     TrackletFeature,
+    TrackletRecord,
     TrackletRow,
     VideoRecord,
     VideoRow,
 )
-from reid.video.types import Tracklet
 
 T = TypeVar("T")
 
@@ -179,8 +180,12 @@ class Store:
     def is_video_done(self, camera: str, path: str) -> bool:
         return self.read(queries.is_video_done, camera, str(path))
 
-    def commit_video(self, video: VideoRecord, tracklets: Sequence[Tracklet]) -> int:
-        return self.write(writer.commit_video, video, tracklets)
+    def commit_video(self, video: VideoRecord, tracklets: Sequence[TrackletRecord | RecordSource]) -> int:
+        """Write ``video`` and its tracklets in one transaction (replacing an earlier commit of the same file);
+        returns the video id. Objects that are not ``TrackletRecord``s give theirs by ``record()``, before the
+        transaction starts."""
+        records = [t if isinstance(t, TrackletRecord) else t.record() for t in tracklets]
+        return self.write(writer.commit_video, video, records)
 
     def set_meta(self, key: str, value: str) -> None:
         self.write(writer.set_meta, key, value)
@@ -197,6 +202,12 @@ class Store:
 
     def apply_links(self, groups: Sequence[Sequence[LinkProposal]]) -> None:
         self.write(writer.apply_links, groups)
+
+    def tracklet_ids(self) -> list[int]:
+        return self.read(embeddings.tracklet_ids)
+
+    def replace_embeddings(self, vectors: Mapping[int, np.ndarray], embedder: str) -> int:
+        return self.write(embeddings.replace_embeddings, vectors, embedder)
 
     # -------------------------------------------------------------------------------------------- queries
     def cameras(self) -> list[CameraRow]:

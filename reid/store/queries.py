@@ -22,7 +22,7 @@ from reid.store.rows import (
 
 _TRACKLET_SELECT = """
 SELECT t.id, c.name, v.path, t.video_id, t.track_id, t.first_frame, t.last_frame, t.first_time, t.last_time,
-       t.n_detections, m.identity_id, m.cost, m.confidence, m.state
+       t.n_detections, m.identity_id, m.cost, m.confidence, m.state, m.reason
 FROM tracklets t
 JOIN cameras c ON c.id = t.camera_id
 JOIN videos v ON v.id = t.video_id
@@ -57,11 +57,26 @@ def _embedding(blob: bytes | None) -> np.ndarray | None:
 # -------------------------------------------------------------------------------------------------- linking
 def tracklet_features(conn: sqlite3.Connection) -> list[TrackletFeature]:
     """Every tracklet that has an embedding, in id order."""
+    ends = _tracklet_ends(conn)
     rows = conn.execute("SELECT t.id, c.name, t.video_id, t.track_id, t.first_time, t.last_time, t.embedding "
                         "FROM tracklets t JOIN cameras c ON c.id = t.camera_id "
                         "WHERE t.embedding IS NOT NULL ORDER BY t.id")
-    return [TrackletFeature(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<f4").astype(np.float32))
+    return [TrackletFeature(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<f4").astype(np.float32),
+                            *ends.get(r[0], (None, None)))
             for r in rows]
+
+
+def _tracklet_ends(conn: sqlite3.Connection) -> dict[int, tuple[tuple[float, float], tuple[float, float]]]:
+    """Tracklet id -> (entry, exit): bottom centre of its first and last box as fractions of the frame size."""
+    rows = conn.execute(
+        "SELECT t.id, (d.x1 + d.x2) / 2.0 / v.width, d.y2 / v.height, d.frame = t.first_frame "
+        "FROM tracklets t JOIN videos v ON v.id = t.video_id JOIN detections d ON d.tracklet_id = t.id "
+        "AND d.frame IN (t.first_frame, t.last_frame) WHERE t.embedding IS NOT NULL")
+    first: dict[int, tuple[float, float]] = {}
+    last: dict[int, tuple[float, float]] = {}
+    for tid, x, y, is_first in rows:
+        (first if is_first else last)[tid] = (float(x), float(y))
+    return {tid: (first[tid], last.get(tid, first[tid])) for tid in first}
 
 
 def link_constraints(conn: sqlite3.Connection) -> LinkConstraints:

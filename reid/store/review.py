@@ -3,7 +3,8 @@
 Each edit runs inside the caller's write transaction and appends one ``review_log`` row whose JSON payload
 holds a description and the *row images* of everything the edit may touch, before and after:
 ``{"identities": [[id, name, note, status], ...], "identity_members": [[tracklet_id, identity_id, cost,
-confidence, state], ...], "cannot_link": [[a, b], ...]}``. Undo writes the "before" image back (rows only in
+confidence, state, reason], ...], "cannot_link": [[a, b], ...]}`` (edits logged before schema v3 have no
+``reason``: their member rows are five long). Undo writes the "before" image back (rows only in
 "after" are deleted), redo the "after" image, so both restore the tables exactly. Edits form a stack: undo
 reverts the newest not-undone edit, redo re-applies the oldest undone one, a new edit drops the undone ones.
 """
@@ -20,7 +21,7 @@ from reid.store.writer import insert_id
 
 _COLUMNS = {
     "identities": ("id", "name", "note", "status"),
-    "identity_members": ("tracklet_id", "identity_id", "cost", "confidence", "state"),
+    "identity_members": ("tracklet_id", "identity_id", "cost", "confidence", "state", "reason"),
     "cannot_link": ("tracklet_a", "tracklet_b"),
 }
 _KEYS = {"identities": 1, "identity_members": 1, "cannot_link": 2}  # leading columns forming the key
@@ -79,6 +80,8 @@ def _restore(conn: sqlite3.Connection, target: Image, other: Image) -> None:
 
     for table in ("identities", "identity_members", "cannot_link"):  # parents first
         cols = _COLUMNS[table]
+        if target[table]:  # an image logged before a column was added has fewer: those keep their default
+            cols = cols[:len(target[table][0])]
         marks = ", ".join("?" * len(cols))
         if table == "identities":  # update in place: members outside the image still refer to it
             conn.executemany(f"INSERT INTO identities({', '.join(cols)}) VALUES ({marks}) ON CONFLICT(id) DO "
@@ -149,7 +152,7 @@ def _detach(conn: sqlite3.Connection, tracklet_id: int, action: str, cannot_link
         new = edit.new_identity()
         edit.description += f" into new identity {new}"
         conn.execute("UPDATE identity_members SET identity_id = ?, state = 'proposed', cost = NULL, "
-                     "confidence = NULL WHERE tracklet_id = ?", (new, tracklet_id))
+                     "confidence = NULL, reason = NULL WHERE tracklet_id = ?", (new, tracklet_id))
         conn.executemany("INSERT OR IGNORE INTO cannot_link(tracklet_a, tracklet_b) VALUES (?, ?)", pairs)
     return new
 
@@ -210,8 +213,8 @@ def assign(conn: sqlite3.Connection, tracklet_id: int, identity_id: int) -> None
     olds = [] if old is None else [old]
     with _Edit(conn, "assign", f"assign tracklet {tracklet_id} to identity {identity_id}",
                identities=[identity_id, *olds], tracklets=[tracklet_id]):
-        conn.execute("INSERT OR REPLACE INTO identity_members(tracklet_id, identity_id, cost, confidence, state) "
-                     "VALUES (?, ?, NULL, NULL, 'confirmed')", (tracklet_id, identity_id))
+        conn.execute("INSERT OR REPLACE INTO identity_members(tracklet_id, identity_id, cost, confidence, reason, "
+                     "state) VALUES (?, ?, NULL, NULL, NULL, 'confirmed')", (tracklet_id, identity_id))
         if old is not None and not _members(conn, old):
             conn.execute("DELETE FROM identities WHERE id = ?", (old,))
 

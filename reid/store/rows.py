@@ -4,6 +4,7 @@ cameras; boxes are ``xyxy`` pixels in the source frame."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -25,13 +26,41 @@ class VideoRecord:
 
 
 @dataclass(frozen=True)
+class TrackletRecord:
+    """One tracklet as ``Store.commit_video`` writes it (its camera and video are the ``VideoRecord``'s).
+
+    ``frames``: (n,) int frame numbers; ``times``: (n,) seconds; ``boxes``: (n, 4) xyxy pixels; ``scores``:
+    (n,); ``embedding``: (D,) float32 L2-normalised or None; ``quality``: the best crop's quality (0 without
+    crops); ``thumbnails``: ``(frame, JPEG bytes)`` pairs, best first (encoded by the video stage).
+    """
+
+    track_id: int
+    frames: np.ndarray
+    times: np.ndarray
+    boxes: np.ndarray
+    scores: np.ndarray
+    embedding: np.ndarray | None = None
+    quality: float = 0.0
+    thumbnails: tuple[tuple[int, bytes], ...] = ()
+
+
+class RecordSource(Protocol):
+    """Anything that gives the ``TrackletRecord`` to write (the pipeline's ``Tracklet`` does): lets callers
+    hand ``Store.commit_video`` their own objects while the store imports nothing of theirs."""
+
+    def record(self) -> TrackletRecord: ...
+
+
+@dataclass(frozen=True)
 class LinkProposal:
     """One tracklet of a linker group. ``cost``: link distance to the rest of the group (None for the
-    group's anchor); ``confidence``: 0..1, higher is surer."""
+    group's anchor); ``confidence``: 0..1, higher is surer; ``reason``: why the linker proposed it, for the
+    reviewer (e.g. "appearance 0.41, transit 1.2 s, zone right→left"), None when it gives none."""
 
     tracklet_id: int
     cost: float | None = None
     confidence: float | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +74,9 @@ class LinkConstraints:
 
 @dataclass(frozen=True)
 class TrackletFeature:
-    """A tracklet as the cross-camera linker sees it. ``embedding``: (D,) float32, L2-normalised."""
+    """A tracklet as the cross-camera linker sees it. ``embedding``: (D,) float32, L2-normalised; ``entry`` /
+    ``exit``: where it enters and leaves the view, the bottom centre (feet) of its first / last box as
+    fractions ``(x, y)`` of the frame width and height (None when unknown)."""
 
     id: int
     camera: str
@@ -54,6 +85,8 @@ class TrackletFeature:
     first_time: float
     last_time: float
     embedding: np.ndarray
+    entry: tuple[float, float] | None = None
+    exit: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +130,9 @@ class IdentitySummary:
 
 @dataclass(frozen=True)
 class TrackletRow:
-    """A tracklet with its membership. ``identity_id``/``cost``/``confidence``/``state`` are None for a
-    tracklet not yet linked; ``state`` is 'proposed' or 'confirmed'."""
+    """A tracklet with its membership. ``identity_id``/``cost``/``confidence``/``state``/``reason`` are None
+    for a tracklet not yet linked; ``state`` is 'proposed' or 'confirmed'; ``reason``: the linker's
+    ``LinkProposal.reason`` (None when it gave none, and after a review edit moved the tracklet)."""
 
     id: int
     camera: str
@@ -114,6 +148,7 @@ class TrackletRow:
     cost: float | None
     confidence: float | None
     state: str | None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Boxes are xyxy pixels in the source frame; times are seconds on the camera's clock plus its start offset,
 # so times of different cameras are comparable. Embeddings are float32 little-endian blobs, L2-normalised.
@@ -102,6 +102,11 @@ MIGRATIONS: dict[int, str] = {
 CREATE INDEX IF NOT EXISTS tracklets_video ON tracklets(video_id);
 CREATE INDEX IF NOT EXISTS cannot_link_b ON cannot_link(tracklet_b);
 CREATE INDEX IF NOT EXISTS members_state ON identity_members(state, confidence);
+""",
+    # v3: why the linker proposed a member (e.g. "appearance 0.41, transit 1.2 s, zone right→left"), shown to
+    # the reviewer; NULL for members linked before, anchors, and members a review edit moved.
+    2: """
+ALTER TABLE identity_members ADD COLUMN reason TEXT;
 """,
 }
 

@@ -9,15 +9,10 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from reid.errors import StoreError
-from reid.store.rows import LinkProposal, VideoRecord
-from reid.video.types import Tracklet
-
-THUMB_MAX_HEIGHT = 128  # px; enough for the review grid, keeps a 10k-tracklet file small
-JPEG_QUALITY = 90
+from reid.store.rows import LinkProposal, TrackletRecord, VideoRecord
 
 
 def insert_id(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> int:
@@ -47,24 +42,7 @@ def start_new_history(conn: sqlite3.Connection) -> None:
     set_meta(conn, "undo_floor", str(top))
 
 
-def encode_thumbnail(image: np.ndarray) -> bytes:
-    """JPEG bytes of a BGR uint8 crop, downscaled to at most ``THUMB_MAX_HEIGHT`` rows."""
-    img = np.ascontiguousarray(image)
-    if img.ndim != 3 or img.shape[0] == 0 or img.shape[1] == 0:
-        raise ValueError(f"crop must be (h, w, 3) BGR, got shape {img.shape}")
-    if img.dtype != np.uint8:
-        img = np.clip(img, 0, 255).astype(np.uint8)
-    h, w = img.shape[:2]
-    if h > THUMB_MAX_HEIGHT:
-        new_w = max(1, round(w * THUMB_MAX_HEIGHT / h))
-        img = cv2.resize(img, (new_w, THUMB_MAX_HEIGHT), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise ValueError("JPEG encoding failed")
-    return buf.tobytes()
-
-
-def _check_tracklet(video: VideoRecord, t: Tracklet) -> int:
+def _check_tracklet(video: VideoRecord, t: TrackletRecord) -> int:
     n = len(t.frames)
     lengths = {"frames": n, "times": len(t.times), "scores": len(t.scores), "boxes": len(t.boxes)}
     where = f"{video.path}: tracklet {t.track_id}"
@@ -93,13 +71,11 @@ def _delete_video(conn: sqlite3.Connection, video_id: int) -> None:
     start_new_history(conn)
 
 
-def commit_video(conn: sqlite3.Connection, video: VideoRecord, tracklets: Sequence[Tracklet],
-                 thumbnails: Sequence[Sequence[tuple[int, bytes]]] | None = None) -> int:
+def commit_video(conn: sqlite3.Connection, video: VideoRecord, tracklets: Sequence[TrackletRecord]) -> int:
     """Insert ``video`` with its tracklets, detections and thumbnails; returns the video id.
 
-    An earlier row of the same (camera, path) is replaced. ``thumbnails`` (one list of ``(frame, jpeg)`` per
-    tracklet, best first) replaces encoding ``Tracklet.crops`` (used by the synthetic generator).
-    Raises ``StoreError`` for inconsistent tracklets; the caller's transaction then writes nothing.
+    An earlier row of the same (camera, path) is replaced. Raises ``StoreError`` for inconsistent tracklets;
+    the caller's transaction then writes nothing.
     """
     cam = camera_id(conn, video.camera)
     old = conn.execute("SELECT id FROM videos WHERE camera_id = ? AND path = ?",
@@ -113,29 +89,21 @@ def commit_video(conn: sqlite3.Connection, video: VideoRecord, tracklets: Sequen
          int(video.height), int(video.bad_frames), video.detector, video.embedder))
     det_rows: list[tuple] = []
     thumb_rows: list[tuple] = []
-    for i, t in enumerate(tracklets):
+    for t in tracklets:
         n = _check_tracklet(video, t)
         frames = np.asarray(t.frames, dtype=np.int64)
         times = np.asarray(t.times, dtype=np.float64)
         emb = None if t.embedding is None else np.asarray(t.embedding, dtype="<f4").tobytes()
-        quality = max((c.quality for c in t.crops), default=0.0)
         tid = insert_id(
             conn, "INSERT INTO tracklets(video_id, camera_id, track_id, first_frame, last_frame, first_time, "
             "last_time, n_detections, quality, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (vid, cam, int(t.track_id), int(frames[0]), int(frames[-1]), float(times[0]), float(times[-1]),
-             n, float(quality), emb))
+             n, float(t.quality), emb))
         boxes = np.asarray(t.boxes, dtype=np.float64)
         det_rows.extend(zip([tid] * n, frames.tolist(), times.tolist(), *boxes.T.tolist(),
                             np.asarray(t.scores, dtype=np.float64).tolist(), strict=True))
-        if thumbnails is not None:
-            thumbs = list(thumbnails[i])
-        else:
-            try:
-                crops = sorted(t.crops, key=lambda c: -c.quality)
-                thumbs = [(int(c.frame), encode_thumbnail(c.image)) for c in crops]
-            except ValueError as exc:
-                raise StoreError(f"{video.path}: tracklet {t.track_id}: {exc}") from None
-        thumb_rows.extend((tid, rank, frame, jpeg) for rank, (frame, jpeg) in enumerate(thumbs))
+        thumb_rows.extend((tid, rank, int(frame), bytes(jpeg))
+                          for rank, (frame, jpeg) in enumerate(t.thumbnails))
     conn.executemany("INSERT INTO detections(tracklet_id, frame, time, x1, y1, x2, y2, score) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", det_rows)
     conn.executemany("INSERT INTO thumbnails(tracklet_id, rank, frame, jpeg) VALUES (?, ?, ?, ?)", thumb_rows)
@@ -173,7 +141,7 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
             seen.add(p.tracklet_id)
 
     claimed: set[int] = set(confirmed_of)
-    rows: list[tuple[int, int, float | None, float | None]] = []
+    rows: list[tuple[int, int, float | None, float | None, str | None]] = []
     leftovers: list[int] = []
 
     def place(proposed: list[LinkProposal], target: int | None, accepted: set[int]) -> None:
@@ -187,7 +155,7 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
                 leftovers.append(p.tracklet_id)
                 continue
             accepted.add(p.tracklet_id)
-            rows.append((p.tracklet_id, target, p.cost, p.confidence))
+            rows.append((p.tracklet_id, target, p.cost, p.confidence, p.reason))
 
     for g in groups:
         confirmed = [p.tracklet_id for p in g if old.get(p.tracklet_id, (0, ""))[1] == "confirmed"]
@@ -205,7 +173,7 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
         place([LinkProposal(t)], None, set())
 
     conn.execute("DELETE FROM identity_members WHERE state != 'confirmed'")
-    conn.executemany("INSERT INTO identity_members(tracklet_id, identity_id, cost, confidence, state) "
-                     "VALUES (?, ?, ?, ?, 'proposed')", rows)
+    conn.executemany("INSERT INTO identity_members(tracklet_id, identity_id, cost, confidence, reason, state) "
+                     "VALUES (?, ?, ?, ?, ?, 'proposed')", rows)
     conn.execute("DELETE FROM identities WHERE id NOT IN (SELECT identity_id FROM identity_members)")
     start_new_history(conn)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from types import ModuleType
 
 from reid.errors import ReidError
+from reid.lifeline import start_reaper, stop_reaper
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,13 @@ def connect(ray: ModuleType, address: str = "auto", cpus: int = 0) -> bool:
 
 @contextmanager
 def ray_session(ray: ModuleType, address: str = "auto", cpus: int = 0) -> Iterator[ModuleType]:
-    """``connect`` for the ``with`` block; a Ray instance started here is shut down when it ends."""
+    """``connect`` for the ``with`` block; a Ray instance started here is shut down when it ends, and dies with
+    this process if it is killed (a reaper ends what Ray's own fate-sharing leaves: ``reid.lifeline``)."""
     started = connect(ray, address, cpus)
+    reaper = start_reaper() if started else None
     try:
         yield ray
     finally:
         if started:
             ray.shutdown()
+        stop_reaper(reaper)

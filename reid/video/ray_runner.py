@@ -30,22 +30,28 @@ from tqdm import tqdm
 from reid.config import PipelineConfig
 from reid.engine.device import resolve_device
 from reid.errors import ReidError, first_line
-from reid.store import Store, VideoRecord
+from reid.store import Store, TrackletRecord, VideoRecord
 from reid.video.detect import Detector, find_yolo_weights
 from reid.video.embed import Embedder, make_embedder
 from reid.video.manifest import Manifest
-from reid.video.pipeline import STORE_TIMEOUT_S, commit_result, finish_run, prepare_run, process_video
+from reid.video.pipeline import (
+    STORE_TIMEOUT_S,
+    commit_result,
+    finish_run,
+    prepare_run,
+    process_video,
+    unfinished_files,
+)
 from reid.video.ray_cluster import check_address, import_ray, ray_session
 from reid.video.source import VideoSource
 from reid.video.stages import StageTimes, build_detector
 from reid.video.summary import ProcessSummary, VideoResult
-from reid.video.types import Tracklet
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RETRIES = 2  # a lost worker or a network-share hiccup rarely strikes the same file three times running
 
-VideoOutput = tuple[VideoRecord, list[Tracklet], StageTimes]
+VideoOutput = tuple[VideoRecord, list[TrackletRecord], StageTimes]
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def worker_models(cfg: PipelineConfig, detections: str | None) -> tuple[Detector
 
 
 def run_task(task: VideoTask) -> VideoOutput | str:
-    """Ray task body: one file → (record, tracklets, stage times). A ``ReidError`` comes back as its message
+    """Ray task body: one file → (record, tracklet rows, stage times). A ``ReidError`` comes back as its message
     (bad input: retrying cannot help); any other exception propagates, so Ray retries the task."""
     import cv2
     import torch
@@ -100,8 +106,6 @@ def run_task(task: VideoTask) -> VideoOutput | str:
         )
     except ReidError as exc:
         return first_line(exc, with_type=False)
-    for t in tracklets:
-        t.video = task.path
     return replace(record, path=task.path), tracklets, times
 
 
@@ -169,11 +173,9 @@ def run_on_ray(
     tasks: dict[int, VideoTask] = {}
     with Store(db, timeout=STORE_TIMEOUT_S) as store:
         for cam, source in zip(manifest.cameras, setup.sources, strict=True):
-            store.camera_id(cam.name, cam.start_time)
-            for info in source.files():
-                if not cfg.force and store.is_video_done(cam.name, info.path):
-                    videos.append(VideoResult(cam.name, info.path, skipped=True))
-                    continue
+            todo, skipped = unfinished_files(store, cam, source.files(), cfg.force)
+            videos += skipped
+            for info in todo:
                 boxes = detections.get(cam.name)
                 tasks[len(videos)] = VideoTask(
                     cam.name, info.path, _absolute(info.path), info.start_time, cam.start_time, task_cfg,

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from reid.store.rows import TrackletRecord
+from reid.video.thumbnails import encode_thumbnail
+
 
 @dataclass
 class Frame:
@@ -67,3 +70,16 @@ class Tracklet:
     @property
     def last_time(self) -> float:
         return float(self.times[-1])
+
+    def record(self) -> TrackletRecord:
+        """What the store writes for this tracklet: its arrays, embedding, best crop quality and the crops
+        JPEG-encoded, best first. Raises ``ValueError`` naming the track for a crop that cannot be encoded."""
+        crops = sorted(self.crops, key=lambda c: -c.quality)
+        try:
+            thumbs = tuple((int(c.frame), encode_thumbnail(c.image)) for c in crops)
+        except ValueError as exc:
+            raise ValueError(f"{self.video}: tracklet {self.track_id}: {exc}") from None
+        return TrackletRecord(
+            self.track_id, self.frames, self.times, self.boxes, self.scores, self.embedding,
+            quality=max((c.quality for c in crops), default=0.0), thumbnails=thumbs,
+        )

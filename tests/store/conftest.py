@@ -22,12 +22,12 @@ def linked(store):
         make_tracklet(2, first_frame=10, embedding=unit(0, 1, 0, 0)),
     ])
     store.commit_video(video("cam2", "b.mp4"), [
-        make_tracklet(1, camera="cam2", video="b.mp4", first_frame=5, embedding=unit(1, 0.1, 0, 0)),
-        make_tracklet(2, camera="cam2", video="b.mp4", first_frame=20, embedding=unit(0, 1, 0.1, 0)),
+        make_tracklet(1, first_frame=5, embedding=unit(1, 0.1, 0, 0)),
+        make_tracklet(2, first_frame=20, embedding=unit(0, 1, 0.1, 0)),
     ])
     store.commit_video(video("cam2", "c.mp4"), [
-        make_tracklet(1, camera="cam2", video="c.mp4", first_frame=0, embedding=unit(1, 0.2, 0, 0)),
-        make_tracklet(2, camera="cam2", video="c.mp4", first_frame=30, embedding=unit(0, 0, 0, 1)),
+        make_tracklet(1, first_frame=0, embedding=unit(1, 0.2, 0, 0)),
+        make_tracklet(2, first_frame=30, embedding=unit(0, 0, 0, 1)),
     ])
     # tracklet ids by insertion: a.mp4 -> 1, 2; b.mp4 -> 3, 4; c.mp4 -> 5, 6
     store.apply_links([

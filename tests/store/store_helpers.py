@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from reid.store import Store, VideoRecord
-from reid.video.types import Crop, Tracklet
+from reid.store import Store, TrackletRecord, VideoRecord
 
 
-def make_tracklet(track_id: int, n: int = 4, first_frame: int = 0, camera: str = "cam1", video: str = "a.mp4",
-                  embedding: list[float] | None = None, fps: float = 10.0, n_crops: int = 2) -> Tracklet:
+def make_tracklet(track_id: int, n: int = 4, first_frame: int = 0, embedding: list[float] | None = None,
+                  fps: float = 10.0, n_thumbs: int = 2) -> TrackletRecord:
+    """``n`` detections from ``first_frame`` on; thumbnails ``b"jpeg-K"`` of frames ``first_frame + K``, best
+    (``K = 0``) first; quality 0.5."""
     frames = np.arange(first_frame, first_frame + n)
     boxes = np.array([[10 + i, 20, 50 + i, 120] for i in range(n)], np.float32)
-    crops = [Crop(frame=int(frames[k]), image=np.full((200, 80, 3), 40 * (k + 1), np.uint8), quality=float(k))
-             for k in range(min(n_crops, n))]
+    thumbs = tuple((int(frames[k]), f"jpeg-{k}".encode()) for k in range(min(n_thumbs, n)))
     emb = None if embedding is None else np.asarray(embedding, np.float32)
-    return Tracklet(camera=camera, video=video, track_id=track_id, frames=frames, times=frames / fps,
-                    boxes=boxes, scores=np.linspace(0.5, 0.9, n).astype(np.float32), crops=crops, embedding=emb)
+    return TrackletRecord(track_id, frames, frames / fps, boxes, np.linspace(0.5, 0.9, n).astype(np.float32),
+                          emb, quality=0.5, thumbnails=thumbs)
 
 
 def unit(*values: float) -> list[float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 
@@ -172,3 +173,35 @@ def test_closed_store(tmp_path):
     s.close()  # twice is fine
     with pytest.raises(StoreError, match="closed"):
         s.counts()
+
+
+def test_v2_database_gains_link_reasons_and_keeps_its_undo_history(tmp_path):
+    """A v2 file (no identity_members.reason; review-log images with five member columns) opens as v3, and an
+    edit logged before the upgrade still undoes and redoes."""
+    from store_helpers import make_tracklet, video
+
+    from reid.store import LinkProposal
+
+    path = tmp_path / "v2.db"
+    with Store(path) as s:
+        s.commit_video(video(), [make_tracklet(1), make_tracklet(2, first_frame=10)])
+        s.apply_links([[LinkProposal(1), LinkProposal(2, 0.2, 0.6)]])
+        s.reject(2)
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE identity_members DROP COLUMN reason")
+    (payload,) = conn.execute("SELECT payload FROM review_log").fetchone()
+    image = json.loads(payload)
+    for side in ("before", "after"):
+        image[side]["identity_members"] = [row[:5] for row in image[side]["identity_members"]]
+    conn.execute("UPDATE review_log SET payload = ?", (json.dumps(image),))
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.get_meta("schema_version") == str(schema.SCHEMA_VERSION) == "3"
+        assert s.tracklet(2).reason is None
+        joined = s.tracklet(1).identity_id
+        assert s.tracklet(2).identity_id != joined
+        assert s.undo() == "reject"
+        assert (s.tracklet(2).identity_id, s.tracklet(2).cost, s.tracklet(2).reason) == (joined, 0.2, None)
+        assert s.redo() == "reject" and s.tracklet(2).identity_id != joined

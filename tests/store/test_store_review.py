@@ -122,7 +122,7 @@ def test_assign_from_a_group_and_to_own_identity(linked):
 
 
 def test_assign_unlinked_tracklet_and_refusals(linked):
-    linked.commit_video(video("cam3", "d.mp4"), [make_tracklet(1, camera="cam3", video="d.mp4")])
+    linked.commit_video(video("cam3", "d.mp4"), [make_tracklet(1)])
     target = ident_of(linked, 1)
     new_id = 7
     assert ident_of(linked, new_id) is None

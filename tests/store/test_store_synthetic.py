@@ -9,9 +9,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from fake_store import populate
 
 from reid.store import Store
-from reid.store.synthetic import populate
 
 ROOT = Path(__file__).resolve().parents[2]
 

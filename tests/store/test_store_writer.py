@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import cv2
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from store_helpers import dump, make_tracklet, unit, video
@@ -28,20 +29,36 @@ def test_commit_video_writes_everything(store):
     assert len(blob) == 3 * 4
 
 
-def test_thumbnails_best_first_jpeg_at_most_128_rows(store):
-    store.commit_video(video(), [make_tracklet(1, n=4, n_crops=3)])  # crop quality 0, 1, 2 on frames 0, 1, 2
-    thumbs = store.thumbnails(1)
-    assert [f for f, _ in thumbs] == [2, 1, 0]
-    img = cv2.imdecode(np.frombuffer(thumbs[0][1], np.uint8), cv2.IMREAD_COLOR)
-    assert img.shape == (128, 51, 3)  # 200x80 scaled to height 128
-    assert abs(int(img.mean()) - 120) <= 2  # crop 2 is solid 120
-    assert [f for f, _ in store.thumbnails(1, limit=1)] == [2]
+def test_thumbnails_are_stored_as_given_best_first(store):
+    store.commit_video(video(), [make_tracklet(1, n=4, n_thumbs=3)])
+    assert store.thumbnails(1) == [(0, b"jpeg-0"), (1, b"jpeg-1"), (2, b"jpeg-2")]
+    assert store.thumbnails(1, limit=1) == [(0, b"jpeg-0")]
+    assert store.conn.execute("SELECT quality FROM tracklets WHERE id = 1").fetchone()[0] == 0.5
+
+
+class _Source:
+    """Not a TrackletRecord: gives one by ``record()``, as the pipeline's Tracklet does."""
+
+    def __init__(self, record):
+        self.calls = 0
+        self._record = record
+
+    def record(self):
+        self.calls += 1
+        return self._record
+
+
+def test_commit_video_takes_objects_that_give_a_record(store):
+    source = _Source(make_tracklet(3, n=2))
+    store.commit_video(video(), [make_tracklet(1), source])
+    assert source.calls == 1
+    assert [store.tracklet(i).track_id for i in (1, 2)] == [1, 3]
 
 
 def test_commit_video_is_atomic(store):
     before = dump(store)
     bad = make_tracklet(2, n=4)
-    bad.times = bad.times[:3]  # mismatched arrays
+    bad = replace(bad, times=bad.times[:3])  # mismatched arrays
     with pytest.raises(StoreError, match="tracklet 2.*differ in length") as err:
         store.commit_video(video(), [make_tracklet(1), bad])
     assert "a.mp4" in str(err.value)
@@ -50,13 +67,12 @@ def test_commit_video_is_atomic(store):
 
 
 @pytest.mark.parametrize("breaker", [
-    lambda t: setattr(t, "boxes", t.boxes[:, :3]),
-    lambda t: setattr(t, "embedding", np.array([np.nan, 1.0], np.float32)),
-    lambda t: setattr(t, "frames", t.frames[:0]),
+    lambda t: replace(t, boxes=t.boxes[:, :3]),
+    lambda t: replace(t, embedding=np.array([np.nan, 1.0], np.float32)),
+    lambda t: replace(t, frames=t.frames[:0]),
 ])
 def test_commit_video_rejects_bad_tracklets(store, breaker):
-    t = make_tracklet(1)
-    breaker(t)
+    t = breaker(make_tracklet(1))
     with pytest.raises(StoreError):
         store.commit_video(video(), [make_tracklet(5), t])
     assert store.counts()["tracklets"] == 0 and store.videos() == []
@@ -177,3 +193,20 @@ def test_tracklet_features_and_constraints(linked):
     assert np.isclose(np.linalg.norm(f.embedding), 1.0)
     c = linked.link_constraints()
     assert c.must_link == [] and c.cannot_link == set()
+
+
+def test_link_reasons_are_stored_returned_and_follow_review_edits(linked):
+    because = "appearance 0.41, transit 1.2 s, zone right→left"
+    linked.apply_links([[LinkProposal(1), LinkProposal(3, 0.1, 0.8, because), LinkProposal(5, 0.3, 0.4)],
+                        [LinkProposal(2), LinkProposal(4, 0.2, 0.6, "appearance 0.2")]])
+    assert linked.tracklet(3).reason == because
+    rows = {t.id: t for t in linked.identity_tracklets(linked.tracklet(1).identity_id)}
+    assert (rows[1].reason, rows[3].reason, rows[5].reason) == (None, because, None)
+    linked.confirm(4)
+    linked.apply_links([[LinkProposal(1), LinkProposal(3, 0.1, 0.8)]])  # a confirmed member keeps its reason
+    assert linked.tracklet(4).reason == "appearance 0.2" and linked.tracklet(3).reason is None
+    linked.apply_links([[LinkProposal(1), LinkProposal(3, 0.1, 0.8, because)]])
+    linked.reject(3)  # moved by a reviewer: the linker's reason no longer applies
+    assert linked.tracklet(3).reason is None
+    linked.undo()
+    assert linked.tracklet(3).reason == because

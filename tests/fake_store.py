@@ -1,18 +1,18 @@
-"""A realistic fake store for GUI tests and benchmarks: cameras, videos, tracklets with detections, embeddings
-and small JPEG thumbnails, identities linked with costs (some of them wrong), a few reviewed and named.
+"""A realistic fake store for GUI tests, ``tools/make_fake_db.py`` and benchmarks: cameras, videos, tracklets
+with detections, embeddings and small JPEG thumbnails, identities linked with costs (some of them wrong), a few
+reviewed and named.
 
 Nothing here reads video: thumbnails are tiny solid-colour "person" crops (head, shirt, trousers), one JPEG
-per colour pair, encoded once and shared, so 10,000 tracklets take a few seconds.
+per colour pair, encoded once and shared, so 10,000 tracklets take a few seconds. Tests import it as
+``fake_store`` (``tests/`` is on pytest's path); scripts put ``tests/`` on ``sys.path`` first.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reid.store import writer
-from reid.store.db import Store
-from reid.store.rows import LinkProposal, VideoRecord
-from reid.video.types import Tracklet
+from reid.store import LinkProposal, Store, TrackletRecord, VideoRecord
+from reid.video.thumbnails import encode_thumbnail
 
 FPS = 25.0
 VIDEO_SECONDS = 360.0  # each camera has two 6-minute files
@@ -46,7 +46,7 @@ class _Thumbs:
     def __call__(self, shirt: int, trousers: int) -> bytes:
         key = (shirt, trousers)
         if key not in self._cache:
-            self._cache[key] = writer.encode_thumbnail(person_crop(PALETTE[shirt], PALETTE[trousers]))
+            self._cache[key] = encode_thumbnail(person_crop(PALETTE[shirt], PALETTE[trousers]))
         return self._cache[key]
 
 
@@ -101,19 +101,19 @@ def populate(store: Store, n_tracklets: int = 10_000, n_cameras: int = 4, seed: 
         video = VideoRecord(camera=f"cam{cam + 1}", path=f"/synthetic/cam{cam + 1}/part{part + 1}.mp4", fps=FPS,
                             frames=int(VIDEO_SECONDS * FPS), width=1920, height=1080,
                             offset_s=part * VIDEO_SECONDS, detector="synthetic", embedder="synthetic")
-        tracklets, thumbnails = [], []
+        tracklets = []
         for track_id, i in enumerate(sorted(members, key=lambda i: start[i]), start=1):
             first = int(round((start[i] - video.offset_s) * FPS))
             first = min(first, video.frames - DET_STRIDE * int(n_det[i]))
             frames = first + DET_STRIDE * np.arange(n_det[i])
-            tracklets.append(Tracklet(
-                camera=video.camera, video=video.path, track_id=track_id, frames=frames,
-                times=video.offset_s + frames / FPS, boxes=_box_track(rng, len(frames), 1920, 1080),
-                scores=rng.uniform(0.4, 0.95, len(frames)).astype(np.float32), embedding=embeddings[i]))
+            boxes = _box_track(rng, len(frames), 1920, 1080)
+            scores = rng.uniform(0.4, 0.95, len(frames)).astype(np.float32)
             jpeg = thumbs(*colours[person[i]])
             picks = np.sort(rng.choice(frames, size=min(THUMBS_PER_TRACKLET, len(frames)), replace=False))
-            thumbnails.append([(int(f), jpeg) for f in picks])
-        vid = store.write(writer.commit_video, video, tracklets, thumbnails)
+            tracklets.append(TrackletRecord(
+                track_id, frames, video.offset_s + frames / FPS, boxes, scores, embeddings[i],
+                thumbnails=tuple((int(f), jpeg) for f in picks)))
+        vid = store.commit_video(video, tracklets)
         first_id = store.conn.execute("SELECT MIN(id) FROM tracklets WHERE video_id = ?", (vid,)).fetchone()[0]
         for k, i in enumerate(sorted(members, key=lambda i: start[i])):
             tracklet_ids[i] = first_id + k
