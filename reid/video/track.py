@@ -22,6 +22,7 @@ import yaml
 from reid.config import ConfigError, TrackerConfig
 from reid.errors import ReidError
 from reid.video.detect import import_ultralytics
+from reid.video.split import signature, split_points
 from reid.video.types import Crop, Detections, Frame, Tracklet
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ BOTSORT_DEFAULTS = {"gmc_method": "none", "with_reid": False}
 CROP_FULL_HEIGHT = 128  # crops this tall or taller get the full size factor (re-ID inputs are 256x128 / 128x64)
 SHARPNESS_HALF = 100.0  # variance of the Laplacian (at 64 px height) that gives a sharpness factor of 0.5
 SHARPNESS_HEIGHT = 64  # crops are measured for sharpness at this height, so the factor does not grow with size
+# A crop cut by the frame border or covered by another person shows part of a body, or two: its quality is
+# scaled by this, so it is kept (and weighs in the tracklet's embedding) only when no clean crop is there.
+UNCLEAN_FACTOR = 0.01
+SPLIT_ID_STEP = 1_000_000  # part k of a track cut at identity switches gets track id + k * this
+BORDER_PX = 2  # a box this close to the frame border is cut by it
+OCCLUDED_SHARE = 0.2  # a box whose area is covered this much by another detection is occluded
 
 
 class BoxesAdapter:
@@ -79,7 +86,12 @@ def tracker_settings(cfg: TrackerConfig) -> dict[str, Any]:
 
 def make_tracker(cfg: TrackerConfig, rate: float = 30.0) -> Any:
     """An ultralytics ``BYTETracker`` / ``BOTSORT``. ``track_buffer`` counts frames at 30 fps, as in ByteTrack
-    (Zhang et al. 2022 scale it by ``frame_rate / 30``); ``rate`` is the rate frames are fed at."""
+    (Zhang et al. 2022 scale it by ``frame_rate / 30``); ``rate`` is the rate frames are fed at.
+
+    Everything goes in through the settings namespace the tracker reads at construction, nothing is patched
+    into the tracker afterwards (its lost-track attribute was renamed between ultralytics versions, which
+    silently undid such a patch): the buffer is scaled to ``rate`` before the tracker sees it.
+    """
     if importlib.util.find_spec("lap") is None:  # ultralytics would try to pip-install it
         raise ReidError("tracking needs the 'lap' package (linear assignment): pip install 'lap>=0.5.12'")
     import_ultralytics()
@@ -87,10 +99,31 @@ def make_tracker(cfg: TrackerConfig, rate: float = 30.0) -> Any:
     from ultralytics.trackers.byte_tracker import BYTETracker
     from ultralytics.utils import IterableSimpleNamespace
 
-    args = IterableSimpleNamespace(**tracker_settings(cfg))
-    tracker = (BOTSORT if cfg.kind == "botsort" else BYTETracker)(args)
-    tracker.max_frames_lost = max(1, round(args.track_buffer * rate / 30.0))
-    return tracker
+    settings = tracker_settings(cfg)
+    settings["track_buffer"] = lost_track_frames(settings["track_buffer"], rate)
+    return (BOTSORT if cfg.kind == "botsort" else BYTETracker)(IterableSimpleNamespace(**settings))
+
+
+def lost_track_frames(track_buffer: float, rate: float) -> int:
+    """Frames fed at ``rate`` per second that a lost track is kept for: ``track_buffer`` frames at 30 fps."""
+    return max(1, round(track_buffer * rate / 30.0))
+
+
+def clean_boxes(boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """(N,) bool: boxes (N, 4 xyxy) neither cut by the border of a frame of ``shape`` nor covered by another box
+    by ``OCCLUDED_SHARE`` of their area."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    h, w = shape[:2]
+    inside = ((boxes[:, 0] > BORDER_PX) & (boxes[:, 1] > BORDER_PX)
+              & (boxes[:, 2] < w - BORDER_PX) & (boxes[:, 3] < h - BORDER_PX))
+    if len(boxes) < 2:
+        return inside
+    lt = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    rb = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    np.fill_diagonal(inter, 0.0)
+    area = np.clip(boxes[:, 2:] - boxes[:, :2], 1e-9, None).prod(-1)
+    return inside & (inter.max(1) / area < OCCLUDED_SHARE)
 
 
 def sharpness(gray: np.ndarray) -> float:
@@ -107,6 +140,7 @@ class _Track:
     times: list[float] = field(default_factory=list)
     boxes: list[np.ndarray] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
+    signatures: list[np.ndarray] = field(default_factory=list)  # per detection, for identity-switch cuts
     crops: list[tuple[float, int, Crop]] = field(default_factory=list)  # min-heap on quality
 
 
@@ -116,6 +150,7 @@ class _Obs:
     time: float
     box: np.ndarray
     score: float
+    signature: np.ndarray | None = None
 
 
 class TrackletBuilder:
@@ -141,8 +176,9 @@ class TrackletBuilder:
         h, w = shape[:2]
         return bool(box[0] >= m and box[1] >= m and box[2] <= w - m and box[3] <= h - m)
 
-    def _crop(self, track: _Track | None, image: np.ndarray, obs: _Obs) -> Crop | None:
-        """A crop of ``obs`` if its quality earns a place among the best k of ``track`` (None: no room)."""
+    def _crop(self, track: _Track | None, image: np.ndarray, obs: _Obs, clean: bool = True) -> Crop | None:
+        """A crop of ``obs`` if its quality earns a place among the best k of ``track`` (None: no room);
+        ``clean=False`` (cut by the border or occluded) scales its quality by ``UNCLEAN_FACTOR``."""
         k = self.cfg.best_k
         if k <= 0:
             return None
@@ -152,6 +188,7 @@ class TrackletBuilder:
         if x2 - x1 < 2 or y2 - y1 < 2:
             return None
         bound = obs.score * min(1.0, (y2 - y1) / CROP_FULL_HEIGHT)  # quality without sharpness (a factor <= 1)
+        bound *= 1.0 if clean else UNCLEAN_FACTOR
         if track is not None and len(track.crops) >= k and bound <= track.crops[0][0]:
             return None  # cannot beat the worst kept crop: skip the copy and the Laplacian
         region = image[y1:y2, x1:x2]
@@ -173,47 +210,64 @@ class TrackletBuilder:
         track.times.append(obs.time)
         track.boxes.append(obs.box)
         track.scores.append(obs.score)
+        track.signatures.append(obs.signature if obs.signature is not None else np.full(6, np.nan, np.float32))
         self._keep(track, crop)
+
+    def _obs(self, frame: Frame, dets: Detections, idx: int) -> _Obs:
+        box = dets.boxes[idx].astype(np.float32)
+        sig = signature(frame.image, box) if self.cfg.split_switches else None
+        return _Obs(frame.index, frame.time, box, float(dets.scores[idx]), sig)
 
     def update(self, frame: Frame, dets: Detections) -> np.ndarray:
         """Feed one frame's detections. Returns (N,) int64 track ids aligned with ``dets`` (-1: not tracked)."""
         out = self.tracker.update(BoxesAdapter(dets.boxes, dets.scores), frame.image)
         ids = np.full(len(dets), -1, np.int64)
+        clean = clean_boxes(dets.boxes, frame.image.shape) if self.cfg.clean_crops else np.ones(len(dets), bool)
         for row in np.asarray(out).reshape(-1, 8):
             track_id, idx = int(row[4]), int(row[7])
             ids[idx] = track_id
-            obs = _Obs(frame.index, frame.time, dets.boxes[idx].astype(np.float32), float(dets.scores[idx]))
+            obs = self._obs(frame, dets, idx)
             if track_id not in self._tracks and track_id in self._pending:
                 first, first_crop = self._pending[track_id]  # a track is confirmed on its second detection
                 self._add(track_id, first, first_crop)
             if self._usable(obs.box, frame.image.shape):
-                self._add(track_id, obs, self._crop(self._tracks.get(track_id), frame.image, obs))
+                self._add(track_id, obs, self._crop(self._tracks.get(track_id), frame.image, obs, bool(clean[idx])))
         self._pending = {}
         for strack in self.tracker.tracked_stracks:
             if not strack.is_activated and strack.frame_id == self.tracker.frame_id:
                 idx = int(strack.idx)
-                obs = _Obs(frame.index, frame.time, dets.boxes[idx].astype(np.float32), float(dets.scores[idx]))
+                obs = self._obs(frame, dets, idx)
                 if self._usable(obs.box, frame.image.shape):
-                    self._pending[int(strack.track_id)] = (obs, self._crop(None, frame.image, obs))
+                    self._pending[int(strack.track_id)] = (obs, self._crop(None, frame.image, obs, bool(clean[idx])))
         return ids
+
+    def _tracklet(self, track_id: int, t: _Track, a: int, b: int) -> Tracklet | None:
+        """Detections ``a:b`` of track ``t`` as a tracklet with their crops, or None if it fails the filters."""
+        if b - a < max(1, self.cfg.min_length):
+            return None
+        boxes = np.stack(t.boxes[a:b]).astype(np.float32)
+        if float(np.median(boxes[:, 3] - boxes[:, 1])) < self.cfg.min_box_height:
+            return None
+        first, last = t.frames[a], t.frames[b - 1]
+        crops = [c for _, _, c in sorted(t.crops, key=lambda item: (-item[0], item[1])) if first <= c.frame <= last]
+        return Tracklet(
+            self.camera, self.video, track_id, np.asarray(t.frames[a:b], np.int64),
+            np.asarray(t.times[a:b], np.float64), boxes, np.asarray(t.scores[a:b], np.float32), crops,
+        )  # fmt: skip
 
     def finish(self) -> list[Tracklet]:
         """Tracklets that pass the filters (at least ``min_length`` detections, median box height at least
         ``min_box_height``), ordered by first frame; crops best first. The builder is empty afterwards."""
         tracklets = []
         for track_id, t in self._tracks.items():
-            if len(t.frames) < max(1, self.cfg.min_length):
-                continue
-            boxes = np.stack(t.boxes).astype(np.float32)
-            if float(np.median(boxes[:, 3] - boxes[:, 1])) < self.cfg.min_box_height:
-                continue
-            crops = [c for _, _, c in sorted(t.crops, key=lambda item: (-item[0], item[1]))]
-            tracklets.append(
-                Tracklet(
-                    self.camera, self.video, track_id, np.asarray(t.frames, np.int64), np.asarray(t.times, np.float64),
-                    boxes, np.asarray(t.scores, np.float32), crops,
-                )  # fmt: skip
-            )
+            cuts = split_points(np.stack(t.signatures)) if self.cfg.split_switches and t.signatures else []
+            bounds = [0, *cuts, len(t.frames)]
+            for part, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
+                tracklet = self._tracklet(track_id + SPLIT_ID_STEP * part, t, a, b)
+                if tracklet is not None:
+                    tracklets.append(tracklet)
+            if cuts:
+                log.debug("%s: track %d cut at detections %s (appearance jumps)", self.video, track_id, cuts)
         log.debug("%s: %d tracks, %d tracklets kept", self.video, len(self._tracks), len(tracklets))
         self._tracks, self._pending = {}, {}
         return sorted(tracklets, key=lambda tr: (int(tr.frames[0]), tr.track_id))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from reid.config import ConfigError, TrackerConfig
-from reid.video.track import BoxesAdapter, TrackletBuilder, make_tracker, tracker_settings
+from reid.video.track import BoxesAdapter, TrackletBuilder, lost_track_frames, make_tracker, tracker_settings
 from reid.video.types import Detections, Frame, Tracklet
 
 H, W = 240, 320
@@ -129,13 +129,29 @@ def test_botsort_runs_without_gmc_and_reid() -> None:
 def test_tracker_settings_overrides_and_unknown_keys() -> None:
     settings = tracker_settings(TrackerConfig(settings={"track_buffer": 90, "match_thresh": 0.7}))
     assert settings["track_buffer"] == 90 and settings["match_thresh"] == 0.7
-    tracker = make_tracker(TrackerConfig(settings={"track_buffer": 90}), rate=5.0)
-    assert tracker.max_frames_lost == 15  # 90 frames at 30 fps = 3 s = 15 frames at 5 fps
+    assert lost_track_frames(90, rate=5.0) == 15  # 90 frames at 30 fps = 3 s = 15 frames at 5 fps
+    assert make_tracker(TrackerConfig(settings={"track_buffer": 90}), rate=5.0).args.track_buffer == 15
     with pytest.raises(ConfigError, match="unknown key\\(s\\) gmc_method for bytetrack") as err:
         tracker_settings(TrackerConfig(settings={"gmc_method": "orb"}))
     assert "\n" not in str(err.value)
-    with pytest.raises(ConfigError, match="unknown 'sort'"):
+    with pytest.raises(ConfigError, match="tracker.kind must be one of bytetrack, botsort, got 'sort'"):
         tracker_settings(TrackerConfig(kind="sort"))
+
+
+@pytest.mark.parametrize("kind", ["bytetrack", "botsort"])
+@pytest.mark.parametrize("gap, same_id", [(6, True), (14, False)])
+def test_a_lost_track_is_kept_for_track_buffer_frames_at_30_fps(kind: str, gap: int, same_id: bool) -> None:
+    """Fed at 10 fps, ``track_buffer: 30`` keeps a lost track for 10 frames (1 s): a person hidden for 6 frames
+    comes back under the same id, one hidden for 14 under a new one. Checked through behaviour, not through the
+    tracker's attribute, whose name changed between ultralytics versions."""
+    standing = walker(100, 60, 0)
+
+    def hidden(i: int) -> list[float] | None:
+        return None if 10 <= i < 10 + gap else standing(i)
+
+    out = run(TrackerConfig(kind=kind, min_length=3, settings={"track_buffer": 30}), [hidden], frames=20 + gap)
+    assert len(out) == (1 if same_id else 2)
+    assert sum(len(t.frames) for t in out) == 20
 
 
 def test_boxes_adapter_is_what_the_trackers_read() -> None:

@@ -1,0 +1,95 @@
+"""The link threshold, calibrated on pairs whose answer is known, as FaceNet chose its verification threshold.
+
+Every video gives known-*different* pairs for free: two tracklets of one camera that overlap in time are two
+people. Reviewers add more (rejections). The threshold is the distance below which at most ``far`` of those
+pairs fall (``reid.metrics.threshold_at_far``): link when ``d < threshold``.
+
+Known-*same* pairs (reviewers' confirmations) only serve to report the true-accept rate at that threshold.
+The parts of one tracklet are same-person pairs too, but biased: one camera, seconds apart, the same pose and
+light, so they are much closer than a person seen by two cameras. They are reported as an upper bound of the
+TAR ("intra-tracklet"), never used to move the threshold.
+
+Order of precedence (``choose_threshold``): an explicit ``LinkConfig.threshold``; else this site's
+calibration when it rests on at least ``cfg.min_pairs`` known-different pairs; else the threshold the
+checkpoint was calibrated with (``reid evaluate`` stores it); else ``DEFAULT_THRESHOLD``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reid.config import LinkConfig
+from reid.losses import paired_distance_numpy
+from reid.metrics.verification import threshold_at_far
+
+# Measured on the synthetic scene with the hand-crafted descriptor (docs/linking.md "Thresholds"); only used
+# when neither the site nor the checkpoint gives a calibrated one.
+DEFAULT_THRESHOLD = 0.6
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The threshold in use and what it rests on; ``source`` is one line for the run summary and the GUI."""
+
+    threshold: float
+    source: str
+    different_pairs: int = 0
+    same_pairs: int = 0
+    tar: float | None = None  # of the reviewers' confirmed pairs at the threshold
+
+
+def known_pairs(features: Sequence[Any], constraints: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (into ``features``) known to be different and known to be the same: ((N, 2), (M, 2)).
+
+    Different: same camera and overlapping in time, or a reviewer's cannot-link pair. Same: two tracklets of
+    one reviewer-confirmed (must-link) group.
+    """
+    n = len(features)
+    index = {int(f.id): k for k, f in enumerate(features)}
+    cams = np.array([str(f.camera) for f in features])
+    t0 = np.array([f.first_time for f in features], np.float64)
+    t1 = np.array([f.last_time for f in features], np.float64)
+    i, j = np.triu_indices(n, 1)
+    overlap = (cams[i] == cams[j]) & (t0[i] <= t1[j]) & (t0[j] <= t1[i])
+    diff = {(int(a), int(b)) for a, b in zip(i[overlap], j[overlap], strict=True)}
+    for a, b in getattr(constraints, "cannot_link", None) or ():
+        if a in index and b in index:
+            diff.add(tuple(sorted((index[a], index[b]))))  # type: ignore[arg-type]
+    same = set()
+    for group in getattr(constraints, "must_link", None) or ():
+        members = sorted(index[t] for t in group if t in index)
+        same.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
+    as_array = lambda s: np.array(sorted(s), np.int64).reshape(-1, 2)  # noqa: E731
+    return as_array(diff), as_array(same - diff)
+
+
+def pair_distances(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Distances of index pairs (rows of ``pairs``) by the project's one distance."""
+    return paired_distance_numpy(emb[pairs[:, 0]], emb[pairs[:, 1]])
+
+
+def calibrate(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
+              checkpoint_threshold: float | None = None) -> Calibration:
+    """The link threshold for ``features`` (``Store.tracklet_features()``) by the precedence above."""
+    if cfg.threshold is not None:
+        return Calibration(float(cfg.threshold), "given (--threshold)")
+    usable = [f for f in features if f.embedding is not None]
+    diff, same = known_pairs(usable, constraints)
+    emb = np.stack([np.asarray(f.embedding, np.float32) for f in usable]) if usable else np.zeros((0, 1))
+    d_diff = pair_distances(emb, diff)
+    if len(d_diff) >= cfg.min_pairs:
+        thr = threshold_at_far(d_diff, cfg.far)
+        d_same = pair_distances(emb, same)
+        tar = float(np.mean(d_same < thr)) if len(d_same) else None
+        tar_txt = f", TAR {tar:.0%} on {len(d_same)} confirmed pairs" if tar is not None else ""
+        return Calibration(thr, f"calibrated: FAR {cfg.far:.1%} on {len(d_diff)} known-different pairs{tar_txt}",
+                           len(d_diff), len(d_same), tar)
+    short = f"{len(d_diff)} known-different pairs (< {cfg.min_pairs})"
+    if checkpoint_threshold is not None:
+        return Calibration(float(checkpoint_threshold), f"the checkpoint's verification threshold ({short})",
+                           len(d_diff))
+    return Calibration(DEFAULT_THRESHOLD, f"default ({short}, no calibrated checkpoint)", len(d_diff))

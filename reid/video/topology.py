@@ -1,0 +1,184 @@
+"""Where and when people cross between cameras, learned from the data: entry/exit zones and transit times.
+
+A person who leaves camera A and appears in camera B leaves A through one place (a door, an edge of the
+view) and enters B through another, some seconds later. Per ordered camera pair this module learns which
+(exit zone, entry zone) pairs people use and the transit times through each, from *confident* links:
+cross-camera tracklet pairs that are each other's nearest neighbour in appearance among the time-plausible
+candidates and closer than the link threshold. A zone pair used by at least ``min_support`` of them becomes a
+learned transition with the window ``[min gap - slack, max gap + slack]``. The linker then
+
+* **gates**: for a camera pair with learned transitions, a consecutive pair of sightings must go through one
+  of them (zone pair and transit time); camera pairs with none learned stay ungated (appearance only);
+* **adds a prior**: a pair through a learned transition costs ``bonus`` less (``LinkConfig.topology_bonus``).
+
+Relearning from the links found with the first topology refines it (``refine``). Zones are the cells of a
+``GRID`` x ``GRID`` grid over the view, from the feet of the first (entry) and last (exit) box. For adjacent or
+overlapping views (the sample: a person crosses the cut within a second, at the same height) this is the
+strongest cue there is. For cameras far apart the transit times spread over minutes and the exit/entry
+zones still hold (one door to another), so the gate keeps its zone part while the window widens; where too
+few confident links exist for a pair nothing is learned and linking falls back to appearance alone. It
+models where people go, not why: a camera pair with several routes learns one transition per route.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reid.losses import paired_distance_numpy
+
+GRID = 3  # 3 x 3 zones: left/centre/right x top/middle/bottom of the view
+UNKNOWN = -1
+
+
+def zone(point: tuple[float, float] | None) -> int:
+    """Grid cell 0..GRID*GRID-1 of a point given as fractions of the frame (x, y); UNKNOWN for None."""
+    if point is None:
+        return UNKNOWN
+    col = min(max(int(point[0] * GRID), 0), GRID - 1)
+    row = min(max(int(point[1] * GRID), 0), GRID - 1)
+    return row * GRID + col
+
+
+def zone_name(z: int) -> str:
+    """``"top-left"`` ... ``"bottom-right"`` for a zone of the 3 x 3 grid."""
+    if z == UNKNOWN:
+        return "unknown zone"
+    return f"{('top', 'middle', 'bottom')[z // GRID]}-{('left', 'centre', 'right')[z % GRID]}"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A learned way from camera ``src`` (leaving through ``exit_zone``) to ``dst`` (entering through
+    ``entry_zone``), taking ``lo``..``hi`` seconds (last sighting in src to first in dst; < 0: seen in both)."""
+
+    src: str
+    dst: str
+    exit_zone: int
+    entry_zone: int
+    lo: float
+    hi: float
+    support: int  # confident links it was learned from
+
+    def describe(self) -> str:
+        return (f"{self.src} {zone_name(self.exit_zone)} -> {self.dst} {zone_name(self.entry_zone)}, "
+                f"{self.lo:+.1f}..{self.hi:+.1f} s ({self.support} links)")
+
+
+@dataclass(frozen=True)
+class TopologyConfig:
+    """How transitions are learned (the defaults are the ones measured in docs/linking.md)."""
+
+    max_gap: float = 60.0  # s: the longest transit considered when learning
+    max_overlap: float = 5.0  # s: how long a person may be seen by both cameras at once
+    min_support: int = 2  # confident links a zone pair needs to become a transition
+    slack: float = 1.0  # s added on both sides of the learned window (at least; 25% of its width if larger)
+
+
+class Topology:
+    """Learned transitions; ``allowed``/``inside`` answer for arrays of consecutive sighting pairs."""
+
+    def __init__(self, transitions: Sequence[Transition]):
+        self.transitions = list(transitions)
+        self.by_pair: dict[tuple[str, str], list[Transition]] = defaultdict(list)
+        for t in self.transitions:
+            self.by_pair[(t.src, t.dst)].append(t)
+
+    def __len__(self) -> int:
+        return len(self.transitions)
+
+    def match(self, src: str, dst: str, exit_zone: int, entry_zone: int, gap: float) -> Transition | None:
+        """The learned transition this sighting pair goes through, or None."""
+        for t in self.by_pair.get((src, dst), ()):
+            zones_ok = UNKNOWN in (exit_zone, entry_zone) or (t.exit_zone, t.entry_zone) == (exit_zone, entry_zone)
+            if zones_ok and t.lo <= gap <= t.hi:
+                return t
+        return None
+
+    def gated(self, src: str, dst: str) -> bool:
+        """Whether sightings from ``src`` to ``dst`` must go through a learned transition."""
+        return (src, dst) in self.by_pair
+
+    def tables(self, cameras: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays for vectorised checks over camera codes (index in ``cameras``) and zones:
+        ``gated`` (C, C) bool, ``lo``/``hi`` (C, C, Z + 1, Z + 1) windows (zone index Z = unknown: the union
+        window of the camera pair); -inf..+inf rows never match (lo > hi)."""
+        code = {c: k for k, c in enumerate(cameras)}
+        n, z = len(cameras), GRID * GRID
+        gated = np.zeros((n, n), bool)
+        lo = np.full((n, n, z + 1, z + 1), np.inf)
+        hi = np.full((n, n, z + 1, z + 1), -np.inf)
+        for t in self.transitions:
+            if t.src not in code or t.dst not in code:
+                continue
+            a, b = code[t.src], code[t.dst]
+            gated[a, b] = True
+            for ez in (t.exit_zone, z):
+                for nz in (t.entry_zone, z):
+                    lo[a, b, ez, nz] = min(lo[a, b, ez, nz], t.lo)
+                    hi[a, b, ez, nz] = max(hi[a, b, ez, nz], t.hi)
+        return gated, lo, hi
+
+
+def _time_candidates(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray, cfg: TopologyConfig
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Ordered index pairs (p, q), p in one camera and q in another, with gap t0[q] - t1[p] in the window."""
+    order = np.argsort(t0, kind="stable")
+    start = np.searchsorted(t0[order], t0, "right")  # q starts after p starts ...
+    stop = np.searchsorted(t0[order], t1 + cfg.max_gap, "right")  # ... and at most max_gap after p ends
+    count = np.maximum(stop - start, 0)
+    p = np.repeat(np.arange(len(cams)), count)
+    q = order[start[p] + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)]
+    keep = (cams[p] != cams[q]) & (t0[q] - t1[p] >= -cfg.max_overlap)
+    return p[keep], q[keep]
+
+
+def confident_links(features: Sequence[Any], threshold: float, cfg: TopologyConfig) -> list[tuple[int, int]]:
+    """Index pairs (earlier, later) of cross-camera tracklets that are mutual nearest neighbours in
+    appearance among each other's time-plausible candidates (per camera pair) and closer than ``threshold``."""
+    if len(features) < 2:
+        return []
+    cams = np.array([str(f.camera) for f in features])
+    t0 = np.array([f.first_time for f in features], np.float64)
+    t1 = np.array([f.last_time for f in features], np.float64)
+    emb = np.stack([np.asarray(f.embedding, np.float32) for f in features])
+    p, q = _time_candidates(cams, t0, t1, cfg)
+    d = paired_distance_numpy(emb[p], emb[q])
+    ok = d < threshold
+    p, q, d = p[ok], q[ok], d[ok]
+    best_after: dict[tuple[int, str], tuple[float, int]] = {}  # (p, camera of q) -> nearest q
+    best_before: dict[tuple[int, str], tuple[float, int]] = {}  # (q, camera of p) -> nearest p
+    for a, b, dist in zip(p.tolist(), q.tolist(), d.tolist(), strict=True):
+        if dist < best_after.get((a, cams[b]), (np.inf, -1))[0]:
+            best_after[(a, cams[b])] = (dist, b)
+        if dist < best_before.get((b, cams[a]), (np.inf, -1))[0]:
+            best_before[(b, cams[a])] = (dist, a)
+    return [(a, b) for (a, cb), (_, b) in best_after.items() if best_before.get((b, cams[a]), (0, -1))[1] == a]
+
+
+def learn_topology(features: Sequence[Any], links: Sequence[tuple[int, int]],
+                   cfg: TopologyConfig | None = None) -> Topology:
+    """Transitions supported by ``links`` (index pairs into ``features``: earlier, later sighting of one
+    person in two cameras); ``features`` need ``camera``, ``first_time``, ``last_time``, ``entry``, ``exit``."""
+    cfg = cfg or TopologyConfig()
+    gaps: dict[tuple[str, str, int, int], list[float]] = defaultdict(list)
+    for a, b in links:
+        fa, fb = features[a], features[b]
+        if fa.camera == fb.camera:
+            continue
+        ez, nz = zone(getattr(fa, "exit", None)), zone(getattr(fb, "entry", None))
+        if UNKNOWN in (ez, nz):
+            continue
+        gaps[(str(fa.camera), str(fb.camera), ez, nz)].append(float(fb.first_time - fa.last_time))
+    out = []
+    for (src, dst, ez, nz), g in sorted(gaps.items()):
+        if len(g) < cfg.min_support:
+            continue
+        lo, hi = min(g), max(g)
+        slack = max(cfg.slack, 0.25 * (hi - lo))
+        out.append(Transition(src, dst, ez, nz, lo - slack, hi + slack, len(g)))
+    return Topology(out)

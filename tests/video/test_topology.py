@@ -1,0 +1,74 @@
+"""Topology learning on a generated scene with known zones and transit times, and its use by the linker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reid.config import LinkConfig
+from reid.video.link import link_tracklets
+from reid.video.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name
+
+
+@dataclass
+class Feat:
+    id: int
+    camera: str
+    first_time: float
+    last_time: float
+    embedding: np.ndarray
+    entry: tuple[float, float] | None = None
+    exit: tuple[float, float] | None = None
+
+
+def scene(seed: int = 0, people: int = 12) -> tuple[list[Feat], dict[int, int]]:
+    """Every person walks through camera a, leaves it at its right edge (middle row), and enters camera b at
+    its left edge 3 +- 0.5 s later. Returns tracklets and tracklet id -> person."""
+    rng = np.random.default_rng(seed)
+    looks = rng.normal(size=(people, 32))
+    feats, person = [], {}
+    for k in range(people):
+        t = 8.0 * k
+        for cam, (t0, t1), entry, exit_ in (("a", (t, t + 5), (0.5, 0.9), (0.95, 0.5)),
+                                           ("b", (t + 5 + rng.uniform(2.5, 3.5), t + 12), (0.05, 0.5), (0.5, 0.1))):
+            e = looks[k] + 0.3 * rng.normal(size=32)
+            fid = len(feats)
+            feats.append(Feat(fid, cam, t0, t1, (e / np.linalg.norm(e)).astype(np.float32), entry, exit_))
+            person[fid] = k
+    return feats, person
+
+
+def test_zones() -> None:
+    assert zone((0.95, 0.5)) == 5 and zone_name(5) == "middle-right"
+    assert zone((0.0, 0.0)) == 0 and zone((1.0, 1.0)) == 8 and zone(None) == -1
+
+
+def test_learns_the_exit_zone_entry_zone_and_transit_time() -> None:
+    feats, person = scene()
+    links = confident_links(feats, threshold=1.0, cfg=TopologyConfig())
+    assert links and all(person[a] == person[b] for a, b in links)  # mutual nearest neighbours are right here
+    topo = learn_topology(feats, links)
+    assert len(topo) == 1
+    t = topo.transitions[0]
+    assert (t.src, t.dst, t.exit_zone, t.entry_zone) == ("a", "b", zone((0.95, 0.5)), zone((0.05, 0.5)))
+    assert 1.5 <= t.lo <= 2.5 and 3.5 <= t.hi <= 4.5  # 2.5..3.5 s plus the slack
+    assert t.support == len(links)
+
+
+def test_gate_keeps_a_look_alike_at_the_wrong_door_apart() -> None:
+    feats, person = scene()
+    # a look-alike of person 3, even closer to their camera-a tracklet than they are themselves, enters camera b
+    # at the top-left corner on time
+    twin = feats[7]
+    feats.append(Feat(100, "b", twin.first_time - 0.2, twin.last_time, feats[6].embedding.copy(), (0.05, 0.05),
+                      (0.5, 0.1)))
+    with_topology = link_tracklets(feats, None, LinkConfig(threshold=1.0))
+    without = link_tracklets(feats, None, LinkConfig(threshold=1.0, topology=False))
+    group_of = lambda groups: {m.tracklet_id: k for k, g in enumerate(groups) for m in g}  # noqa: E731
+    g = group_of(with_topology)
+    assert g[100] != g[6] and g[6] == g[7]  # person 3's own b tracklet is linked, the twin is not
+    reasons = [m.reason for grp in with_topology for m in grp if m.reason]
+    assert reasons and all("via a middle-right -> b middle-left" in r for r in reasons)
+    g2 = group_of(without)
+    assert g2[100] == g2[6] and g2[7] != g2[6]  # without the gate the twin takes person 3's link
