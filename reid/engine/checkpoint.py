@@ -12,6 +12,9 @@ A checkpoint is a dict::
     model         state dict
   and, in last.pt only, what ``reid train --resume`` needs:
     optimizer, scaler, scheduler, sampler, rng, epoch (epochs finished), best_map, history
+  and, once ``reid evaluate`` has run on it (``store_verification``):
+    verification  {"far", "threshold", "tar", "eer", "same_pairs", "diff_pairs", "data"}: the distance
+                  threshold at a false-accept rate over query-gallery pairs (``reid.metrics.verify``)
 
 Everything is tensors, numbers, strings, lists and dicts, so ``torch.load(weights_only=True)`` reads it.
 """
@@ -140,6 +143,50 @@ def load_embedder(path: str | Path, device: torch.device | str = "cpu") -> tuple
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit its own config ({first_line(exc)})") from exc
     return model.to(device).eval(), EmbedderMeta.from_payload(payload)
+
+
+# ---------------------------------------------------------------------------------------------- verification
+
+VERIFICATION_KEYS = {"far": float, "threshold": float, "tar": float, "eer": float, "same_pairs": int,
+                     "diff_pairs": int, "data": str}
+
+
+def _verification_entry(info: Any, where: str | Path) -> dict[str, Any]:
+    """``info`` with exactly ``VERIFICATION_KEYS``, each converted to its type; one-line error otherwise."""
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{where}: verification entry is a {type(info).__name__}, not a dict")
+    missing = [k for k in VERIFICATION_KEYS if k not in info]
+    if missing:
+        raise CheckpointError(f"{where}: verification entry lacks {', '.join(missing)}")
+    try:
+        out = {k: kind(info[k]) for k, kind in VERIFICATION_KEYS.items()}
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: verification entry is malformed ({first_line(exc)})") from None
+    if not np.isfinite(out["threshold"]) or not 0.0 <= out["far"] <= 1.0:
+        raise CheckpointError(f"{where}: verification threshold {out['threshold']} at FAR {out['far']} is unusable")
+    return out
+
+
+def store_verification(path: str | Path, info: dict[str, Any]) -> Path:
+    """Add (or replace) the checkpoint's ``verification`` entry; the file is rewritten atomically.
+
+    ``info``: far, threshold, tar, eer (floats), same_pairs, diff_pairs (ints), data (str: the data set).
+    """
+    entry = _verification_entry(info, path)
+    payload = load_checkpoint(path)
+    payload["verification"] = entry
+    return save_checkpoint(path, payload)
+
+
+def checkpoint_verification(payload: dict[str, Any], where: str | Path = "checkpoint") -> dict[str, Any] | None:
+    """The ``verification`` entry ``reid evaluate`` stored in a loaded checkpoint, or ``None`` if it has none.
+
+    Link when distance < ``threshold``; that threshold accepted a fraction ``far`` of the ``diff_pairs``
+    different-person pairs of ``data``. A malformed entry raises a one-line ``CheckpointError``.
+    """
+    if payload.get("verification") is None:
+        return None
+    return _verification_entry(payload["verification"], where)
 
 
 # ---------------------------------------------------------------------------------------------- RNG states

@@ -1,4 +1,5 @@
-"""Pictures of results: CMC curves, retrieval grids, training curves (PNG, Agg canvas, no pyplot state)."""
+"""Pictures of results: CMC curves, ROC and distance histograms, retrieval grids, training curves (PNG, Agg
+canvas, no pyplot state)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageOps
 
 from reid.metrics.rank import same_pid_pairs
+from reid.metrics.verification import Verification
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,47 @@ def plot_cmc(curves: Mapping[str, np.ndarray], path: str | Path, max_rank: int =
     ax.grid(alpha=0.3)
     if curves:
         ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def plot_roc(report: Verification, path: str | Path) -> Path:
+    """ROC (TAR against FAR, FAR on a log axis) with TAR at each reported FAR and the EER marked; writes PNG."""
+    fig = Figure(figsize=(5, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    floor = 1.0 / max(report.diff_pairs, 1)  # the smallest non-zero FAR this many pairs can show
+    far = np.maximum(report.roc.far, floor)
+    ax.plot(far, 100 * report.roc.tar, label=f"ROC ({report.same_pairs:,} same / {report.diff_pairs:,} diff pairs)")
+    for f, tar in report.tar_at.items():
+        ax.plot([f], [100 * tar], marker="o", linestyle="none", label=f"TAR@FAR {f:g}: {tar:.1%}")
+    ax.plot([report.eer], [100 * (1 - report.eer)], marker="x", linestyle="none", color="k",
+            label=f"EER {report.eer:.2%}")
+    ax.set_xscale("log")
+    ax.set(xlabel="false accept rate", ylabel="true accept rate (%)", title="verification ROC",
+           xlim=(floor, 1.0), ylim=(0, 100.5))
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_distances(report: Verification, path: str | Path, bins: int = 100) -> Path:
+    """Histograms (each normalised to its own total) of same- and different-person pair distances, with the
+    threshold at the report's FAR drawn; writes PNG."""
+    same, diff = report.pairs
+    fig = Figure(figsize=(6, 4), dpi=100, layout="constrained")
+    ax = fig.add_subplot()
+    lo, hi = float(min(same[0], diff[0])), float(max(same[-1], diff[-1]))
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    for name, values, colour in (("same person", same, "tab:green"), ("different people", diff, "tab:red")):
+        below = np.searchsorted(values, edges, side="right")  # values are sorted: no pass over them all
+        below[0] = 0  # the first bin includes its left edge, the smallest value
+        counts = np.diff(below)
+        ax.stairs(counts / max(len(values), 1), edges, fill=True, alpha=0.45, color=colour,
+                  label=f"{name} ({len(values):,})")
+    ax.axvline(report.threshold, color="k", linestyle="--",
+               label=f"threshold {report.threshold:.4g} (FAR {report.far:g}, TAR {report.tar:.1%})")
+    ax.set(xlabel="distance", ylabel="fraction of pairs", title="query–gallery pair distances")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
 
 

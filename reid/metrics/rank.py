@@ -1,11 +1,21 @@
-"""CMC and mAP under the Market-1501 protocol, without sorting the whole distance matrix.
+"""CMC and mAP under the Market-1501 protocol, without sorting whole rows of the distance matrix.
 
 Only the positives' ranks matter: CMC needs the rank of each query's first positive, AP the ranks of
-all of them. A positive's rank is the number of valid gallery entries ahead of it: a binary search in
-the sorted *values* of the row (``np.sort`` of values is several times faster than ``argsort``), of
-only the entries no farther than the query's farthest positive when those are few, plus two small
-corrections: entries removed by the protocol, and exact ties broken by gallery index. Memory is
-bounded by processing queries in chunks.
+all of them. A positive's rank is the number of valid gallery entries ahead of it in (distance, gallery
+index) order. Only entries no farther than the query's farthest positive can be ahead of one; per query,
+whichever of two ways a cost model says is cheaper counts them:
+
+- *sort* (few such entries, as with a trained model): they are sorted, all such rows of a chunk in one
+  flat buffer, and every positive is binary-searched in its row's run;
+- *count* (many, positives deep in the row: early training, an untrained model): nothing is sorted;
+  each positive counts, in two vectorised comparison passes over the row (or over its near entries),
+  the entries below its distance and the entries equal to it at a smaller gallery index, so ties go by
+  index exactly. O(n) per positive instead of O(n log n) per row: with Market-1501's ~19 positives per
+  query it is the cheaper way once more than about a quarter of the row is near.
+
+Entries the protocol ignores (same pid and camera) are left out of the near entries, and are NaN in the
+copy of a row that is counted whole (every comparison with NaN is false). Memory is bounded by
+processing queries in chunks.
 """
 
 from __future__ import annotations
@@ -17,7 +27,13 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-_CHUNK_ELEMENTS = 1 << 22  # rows of distmat sorted at once: ~4M values (16 MB as float32)
+_CHUNK_ELEMENTS = 1 << 22  # distmat values handled at once: ~4M (16 MB as float32)
+# Cost model of the two ways per row (ns), measured with OMP_NUM_THREADS=1 on the 2-core dev VM (AMD EPYC,
+# numpy 2.4, rows of 19,732 float32): gathering a row's near entries ~1.3 per row value (_COMPRESS_NS),
+# then sorting m of them ~ m * (3 + 1.4 log2 m); counting: two comparison passes + count_nonzero ~0.22
+# per value compared, per positive, plus ~0.5 us per positive and ~15 us per row of call overhead.
+_GATHER_NS, _SORT_NS, _CMP_NS, _CALL_NS = 3.0, 1.4, 0.22, 500.0
+_COMPRESS_NS, _ROW_NS = 1.3, 15000.0
 
 
 def evaluate_rank(distmat: np.ndarray, q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any,
@@ -94,7 +110,10 @@ def same_pid_pairs(q_pids: np.ndarray, g_pids: np.ndarray) -> tuple[np.ndarray, 
 
 def _positive_ranks(distmat: np.ndarray, pos_q: np.ndarray, pos_g: np.ndarray,
                     rem_q: np.ndarray, rem_g: np.ndarray) -> np.ndarray:
-    """0-based rank of each positive among its query's valid gallery entries, in (distance, index) order."""
+    """0-based rank of each positive among its query's valid gallery entries, in (distance, index) order.
+
+    ``pos_*`` and ``rem_*`` (the ignored entries) are sorted by query, as ``same_pid_pairs`` returns them.
+    """
     num_q, num_g = distmat.shape
     chunk = max(1, _CHUNK_ELEMENTS // max(num_g, 1))
     t = distmat[pos_q, pos_g]
@@ -111,52 +130,97 @@ def _positive_ranks(distmat: np.ndarray, pos_q: np.ndarray, pos_g: np.ndarray,
         block = distmat[s:e]
         if np.isnan(block.min()):
             raise ValueError(f"distmat has NaN distances (in query rows {s}..{e - 1})")
-        r, tv = pos_q[a:b] - s, t[a:b]
-        less, leq = _count_ahead(block, r, tv, farthest[s:e])
-        ranks[a:b] = less
-        ties = leq - less > 1  # other entries at exactly the positive's distance
-        if ties.any():
-            ranks[a:b][ties] += _tied_before(distmat, pos_q[a:b][ties], pos_g[a:b][ties], tv[ties])
-    return ranks - _removed_before(distmat, pos_q, pos_g, t, rem_q, rem_g)
+        ra, rb = np.searchsorted(rem_q, [s, e])
+        ranks[a:b] = _chunk_ranks(block, pos_q[a:b] - s, pos_g[a:b], t[a:b], farthest[s:e],
+                                  rem_q[ra:rb] - s, rem_g[ra:rb])
+    return ranks
 
 
-def _count_ahead(block: np.ndarray, r: np.ndarray, t: np.ndarray,
-                 farthest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entries of row ``r[k]`` of ``block`` that are < and <= ``t[k]``, for needles k.
+def _chunk_ranks(block: np.ndarray, r: np.ndarray, g: np.ndarray, t: np.ndarray, farthest: np.ndarray,
+                 rr: np.ndarray, rg: np.ndarray) -> np.ndarray:
+    """Ranks of the positives (row ``r[k]``, column ``g[k]``, distance ``t[k]``) of ``block``, rows sorted.
 
-    Only entries no farther than the row's farthest positive can be ahead of a positive, and with a
-    useful model they are few: those are gathered into one flat buffer, each row padded with +inf to
-    the next power of two and sorted, rows of equal width together. Rows where they exceed a quarter
-    of the gallery are copied and sorted whole (the whole chunk when most rows are like that, e.g. for
-    a random model).
+    ``(rr, rg)``: the ignored entries of the block, sorted by row. Each row with positives goes the
+    cheaper way (see the module docstring), per the cost model above.
     """
     c, n = block.shape
-    needed = np.zeros(c, bool)
-    needed[r] = True
     near = block <= farthest[:, None]  # (c, n): the only entries that can be ahead of a positive
-    k = np.count_nonzero(near, axis=1)
-    deep = needed & (k > n // 4)
-    if deep.sum() * 2 > needed.sum():
-        return _bisect_both(np.sort(block, axis=1).ravel(), r * n, np.full(len(r), n), t)
-    shallow = needed & ~deep
-    pow2 = 1 << np.ceil(np.log2(np.maximum(k, 16))).astype(np.int64)
-    width = np.where(deep, n, np.where(shallow, np.minimum(pow2, n), 0))
-    order = np.lexsort((deep, width))  # equal widths together, deep rows last
+    near[rr, rg] = False
+    m = near.view(np.uint8).sum(axis=1, dtype=np.int64)
+    n_pos = np.bincount(r, minlength=c)
+    compress = n_pos * _CMP_NS * (n - m) > _COMPRESS_NS * n  # compare only the near entries
+    count_ns = _ROW_NS + n_pos * (_CALL_NS + _CMP_NS * np.where(compress, m, n)) + compress * _COMPRESS_NS * n
+    sort_ns = _COMPRESS_NS * n + m * (_GATHER_NS + _SORT_NS * np.log2(np.maximum(m, 2)))
+    by_count = (n_pos > 0) & (count_ns < sort_ns)
+    pos_start = np.searchsorted(r, np.arange(c + 1))
+    rem_start = np.searchsorted(rr, np.arange(c + 1))
+    ranks = np.empty(len(r), np.int64)
+    steps = max(1, _CHUNK_ELEMENTS // 4 // max(n, 1))  # positives per comparison pass: bounds the buffer
+    buf = np.empty((min(int(n_pos[by_count].max(initial=0)), steps), n), bool)
+    for i in np.flatnonzero(by_count):
+        lo, hi = pos_start[i], pos_start[i + 1]
+        if compress[i]:
+            keep = np.flatnonzero(near[i])
+            row, cols = block[i, keep], np.searchsorted(keep, g[lo:hi])  # a positive's place among them
+        else:
+            row, cols = block[i], g[lo:hi]
+            if rem_start[i] < rem_start[i + 1]:  # ignored entries become NaN: never <, == anything
+                row = row.copy()
+                row[rg[rem_start[i]:rem_start[i + 1]]] = np.nan
+        ranks[lo:hi] = _count_ahead(row, cols, t[lo:hi], buf)
+    by_sort = (n_pos > 0) & ~by_count
+    if by_sort.any():
+        near[~by_sort] = False
+        picked = by_sort[r]
+        ranks[picked] = _ranks_by_sorting(block, near, np.where(by_sort, m, 0), r[picked], g[picked],
+                                          t[picked], rr, rg, rem_start)
+    return ranks
+
+
+def _count_ahead(row: np.ndarray, cols: np.ndarray, t: np.ndarray, buf: np.ndarray) -> np.ndarray:
+    """Per positive k (at ``cols[k]`` of ``row``, distance ``t[k]``): entries < t[k], plus == t[k] before it.
+
+    Two comparison passes over the row per positive, ``len(buf)`` positives per numpy call, into ``buf``
+    (a reused bool buffer of at least ``len(row)`` columns); NaN never counts.
+    """
+    out = np.empty(len(t), np.int64)
+    count = np.count_nonzero
+    for s in range(0, len(t), len(buf)):
+        tv = t[s:s + len(buf), None]
+        b = buf[: len(tv), : len(row)]
+        less = [count(x) for x in np.less(row, tv, out=b)]
+        tied = [count(x[:p]) for x, p in zip(np.equal(row, tv, out=b), cols[s:s + len(buf)].tolist(), strict=True)]
+        out[s:s + len(buf)] = np.add(less, tied)
+    return out
+
+
+def _ranks_by_sorting(block: np.ndarray, near: np.ndarray, m: np.ndarray, r: np.ndarray, g: np.ndarray,
+                      t: np.ndarray, rr: np.ndarray, rg: np.ndarray, rem_start: np.ndarray) -> np.ndarray:
+    """Ranks of positives by sorting their rows' ``near`` entries (``m`` per row; 0 for rows not sorted).
+
+    The near entries are gathered into one flat buffer, each row padded with +inf to the next power of
+    two, and sorted, rows of equal width together (one sort call per width, not per row).
+    """
+    c, n = block.shape
+    pow2 = 1 << np.ceil(np.log2(np.maximum(m, 16))).astype(np.int64)
+    width = np.where(m > 0, np.minimum(pow2, n), 0)
+    order = np.argsort(width, kind="stable")  # equal widths together
     start = np.empty(c, np.int64)
     start[order] = np.cumsum(width[order]) - width[order]
     flat = np.full(int(width.sum()), np.inf, block.dtype)
-    n_deep = int(deep.sum())
-    if n_deep:
-        flat[len(flat) - n_deep * n:] = block[order[c - n_deep:]].ravel()
-    near[~shallow] = False
-    counts = np.where(shallow, k, 0)
-    first = np.cumsum(counts) - counts
-    flat[np.repeat(start - first, counts) + np.arange(int(counts.sum()))] = block[near]  # row-major order
+    first = np.cumsum(m) - m
+    flat[np.repeat(start - first, m) + np.arange(int(m.sum()))] = block[near]  # row-major order
     w_sorted = width[order]
-    for w in np.unique(w_sorted[w_sorted > 0]):  # one sort per width group, not per query
+    for w in np.unique(w_sorted[w_sorted > 0]):
         a, b = np.searchsorted(w_sorted, [w, w + 1])
         flat[start[order[a]]: start[order[a]] + (b - a) * w].reshape(b - a, w).sort(axis=1)
-    return _bisect_both(flat, start[r], width[r], t)
+    less, leq = _bisect_both(flat, start[r], width[r], t)
+    ties = np.flatnonzero(leq - less > 1)  # other entries (or +inf padding) at exactly the positive's distance
+    for k in ties:  # rare: count the tied valid entries before the positive
+        row = block[r[k]].copy()
+        row[rg[rem_start[r[k]]:rem_start[r[k] + 1]]] = np.nan
+        less[k] += np.count_nonzero(row[: g[k]] == t[k])
+    return less
 
 
 def _bisect_both(flat: np.ndarray, start: np.ndarray, length: np.ndarray,
@@ -165,8 +229,8 @@ def _bisect_both(flat: np.ndarray, start: np.ndarray, length: np.ndarray,
 
     A vectorised bisection over all needles at once: log2(max length) steps, each over the needles only.
     """
-    m = len(values)
-    strict = np.arange(2 * m) < m
+    k = len(values)
+    strict = np.arange(2 * k) < k
     values = np.concatenate([values, values])
     lo = np.concatenate([start, start]).astype(np.int64)
     hi = lo + np.concatenate([length, length])
@@ -179,36 +243,4 @@ def _bisect_both(flat: np.ndarray, start: np.ndarray, length: np.ndarray,
         lo = np.where(open_ & right, mid + 1, lo)
         hi = np.where(open_ & ~right, mid, hi)
     counts = lo - np.concatenate([start, start])
-    return counts[:m], counts[m:]
-
-
-def _tied_before(distmat: np.ndarray, q: np.ndarray, g: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """For each (q, g), the gallery entries j < g of row q at exactly distance t (ties go by index)."""
-    num_g = distmat.shape[1]
-    out = np.empty(len(q), np.int64)
-    step = max(1, _CHUNK_ELEMENTS // max(num_g, 1))
-    cols = np.arange(num_g)
-    for s in range(0, len(q), step):  # only the (rare) tied positives, in memory-bounded blocks
-        sl = slice(s, s + step)
-        hit = (distmat[q[sl]] == t[sl, None]) & (cols < g[sl, None])
-        out[sl] = hit.sum(1)
-    return out
-
-
-def _removed_before(distmat: np.ndarray, pos_q: np.ndarray, pos_g: np.ndarray, t: np.ndarray,
-                    rem_q: np.ndarray, rem_g: np.ndarray) -> np.ndarray:
-    """Per positive, the ignored (same pid, same camera) entries of its query ahead of it in (distance, index)."""
-    if len(rem_q) == 0:
-        return np.zeros(len(pos_q), np.int64)
-    q = np.concatenate([pos_q, rem_q])
-    g = np.concatenate([pos_g, rem_g])
-    d = np.concatenate([t, distmat[rem_q, rem_g]])
-    removed = np.concatenate([np.zeros(len(pos_q), np.int64), np.ones(len(rem_q), np.int64)])
-    order = np.lexsort((g, d, q))  # by query, then distance, then gallery index
-    before = np.cumsum(removed[order]) - removed[order]  # removed entries strictly ahead, over all queries
-    q_sorted = q[order]
-    group_start = np.searchsorted(q_sorted, q_sorted, side="left")
-    before -= before[group_start]  # ... counted from the start of the query's group
-    out = np.empty(len(q), np.int64)
-    out[order] = before
-    return out[: len(pos_q)]
+    return counts[:k], counts[k:]

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from reid.metrics.plots import plot_cmc, plot_curves, retrieval_grid
+from reid.metrics import verify
+from reid.metrics.plots import plot_cmc, plot_curves, plot_distances, plot_roc, retrieval_grid
 
 
 def is_png(path: Path) -> bool:
@@ -40,3 +41,13 @@ def test_retrieval_grid(tmp_path: Path) -> None:
     assert is_png(out)
     with Image.open(out) as im:
         assert im.size[0] > im.size[1]  # 5 columns, 2 rows
+
+
+def test_plot_roc_and_distances(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    q_pids, g_pids = rng.integers(0, 10, 40), rng.integers(0, 10, 200)
+    q_cams, g_cams = rng.integers(0, 3, 40), rng.integers(0, 3, 200)
+    distmat = (rng.random((40, 200)) - 0.4 * (q_pids[:, None] == g_pids)).astype(np.float32)
+    report = verify(distmat, q_pids, g_pids, q_cams, g_cams, far=0.01)
+    assert is_png(plot_roc(report, tmp_path / "roc.png"))
+    assert is_png(plot_distances(report, tmp_path / "distances.png"))

@@ -145,3 +145,73 @@ def test_matches_brute_force_shallow_and_deep_rows(levels: int | None) -> None:
     cmc_b, mAP_b = brute_rank(*problem, max_rank=20)
     np.testing.assert_allclose(cmc, cmc_b, atol=1e-12)
     assert mAP == pytest.approx(mAP_b, abs=1e-12)
+
+
+WAYS = {  # cost-model constants that force one way of counting on every row
+    "count": {"_SORT_NS": 1e9, "_GATHER_NS": 1e9, "_COMPRESS_NS": 1e9},
+    "count near entries only": {"_SORT_NS": 1e9, "_GATHER_NS": 1e9, "_COMPRESS_NS": 0.0},
+    "sort": {"_CMP_NS": 1e9, "_CALL_NS": 1e9},
+}
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+@pytest.mark.parametrize("levels", [None, 20, 3])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_each_way_matches_brute_force(monkeypatch: pytest.MonkeyPatch, way: str, levels: int | None,
+                                      seed: int) -> None:
+    import reid.metrics.rank as rank
+
+    for name, value in WAYS[way].items():
+        monkeypatch.setattr(rank, name, value)
+    monkeypatch.setattr(rank, "_CHUNK_ELEMENTS", 3000)  # several query chunks, several positives per pass
+    problem = random_problem(seed, nq=40, ng=300, levels=levels)
+    cmc, mAP = evaluate_rank(*problem, max_rank=10)
+    cmc_b, mAP_b = brute_rank(*problem, max_rank=10)
+    np.testing.assert_allclose(cmc, cmc_b, atol=1e-12)
+    assert mAP == pytest.approx(mAP_b, abs=1e-12)
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_each_way_with_infinite_distances_and_float64(monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+    import reid.metrics.rank as rank
+
+    for name, value in WAYS[way].items():
+        monkeypatch.setattr(rank, name, value)
+    dist, *ids = random_problem(5, nq=30, ng=120, levels=4)
+    dist = dist.astype(np.float64)
+    dist[np.random.default_rng(1).random(dist.shape) < 0.2] = np.inf  # positives and ignored entries too
+    cmc, mAP = evaluate_rank(dist, *ids, max_rank=20)
+    cmc_b, mAP_b = brute_rank(dist, *ids, max_rank=20)
+    np.testing.assert_allclose(cmc, cmc_b, atol=1e-12)
+    assert mAP == pytest.approx(mAP_b, abs=1e-12)
+
+
+def test_deep_rows_are_counted_and_shallow_rows_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the measured cost model, a Market-width row whose positives lie deep is counted, not sorted."""
+    import reid.metrics.rank as rank
+
+    calls = {"count": 0, "sort": 0}
+    count, sort = rank._count_ahead, rank._ranks_by_sorting
+
+    def counting(*a):  # type: ignore[no-untyped-def]
+        calls["count"] += 1
+        return count(*a)
+
+    def sorting(*a):  # type: ignore[no-untyped-def]
+        calls["sort"] += 1
+        return sort(*a)
+
+    monkeypatch.setattr(rank, "_count_ahead", counting)
+    monkeypatch.setattr(rank, "_ranks_by_sorting", sorting)
+    rng = np.random.default_rng(0)
+    ng = 20000
+    g_pids, g_cams = rng.integers(1, 1000, ng), rng.integers(0, 6, ng)
+    q_pids, q_cams = g_pids[:2], (g_cams[:2] + 1) % 6
+    dist = rng.random((2, ng)).astype(np.float32)
+    dist[1, g_pids == q_pids[1]] = 1e-3  # query 1: its matches first
+    problem = (dist, q_pids, g_pids, q_cams, g_cams)
+    cmc, mAP = evaluate_rank(*problem, max_rank=5)
+    assert calls == {"count": 1, "sort": 1}
+    cmc_b, mAP_b = brute_rank(*problem, max_rank=5)
+    np.testing.assert_allclose(cmc, cmc_b, atol=1e-12)
+    assert mAP == pytest.approx(mAP_b, abs=1e-12)
