@@ -28,8 +28,9 @@ from scipy.sparse.csgraph import connected_components
 
 from reid.config import LinkConfig
 from reid.losses import paired_distance_numpy, pairwise_distance_numpy
+from reid.metrics.verification import threshold_at_far
 from reid.store.rows import LinkProposal
-from reid.video.calibrate import calibrate
+from reid.video.calibrate import calibrate, different_distances
 from reid.video.topology import (
     GRID,
     UNKNOWN,
@@ -38,6 +39,7 @@ from reid.video.topology import (
     Transition,
     confident_links,
     learn_topology,
+    time_candidates,
     zone,
 )
 
@@ -67,21 +69,50 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     if cfg.threshold is None:
         cfg = replace(cfg, threshold=calibrate(features, constraints, cfg).threshold)
     if not cfg.topology:
-        return _link_once(features, constraints, cfg, None)
+        return _link_once(features, constraints, cfg, None, np.zeros(0))
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
+    negatives = different_distances(usable, constraints)
     topology = learn_topology(usable, confident_links(usable, float(cfg.threshold), TopologyConfig()))
-    groups = _link_once(features, constraints, cfg, topology)
+    groups = _link_once(features, constraints, cfg, topology, negatives)
     # refine: relearn from the links found with the first topology, then link again
     topology = learn_topology(usable, _consecutive_links(groups, usable))
-    log.debug("topology: %d transitions", len(topology))
-    return _link_once(features, constraints, cfg, topology)
+    log.info("topology: %d transitions learned%s", len(topology),
+             "".join(f"\n  {t.describe()}" for t in topology.transitions))
+    return _link_once(features, constraints, cfg, topology, negatives)
 
 
-def _link_once(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
-               topology: Topology | None) -> list[list[LinkProposal]]:
+def _link_once(features: Sequence[Any], constraints: Any, cfg: LinkConfig, topology: Topology | None,
+               negatives: np.ndarray) -> list[list[LinkProposal]]:
     linker = _Linker(features, constraints, cfg, topology)
+    linker.route.cross_bonus, linker.route.same_bonus = _gate_bonus(linker, negatives, cfg)
     linker.run()
     return linker.groups()
+
+
+def _gate_bonus(linker: _Linker, negatives: np.ndarray, cfg: LinkConfig) -> tuple[float, float]:
+    """How much looser the appearance threshold is for a pair through a learned transition, and for a pair
+    picking up a lost track in the same camera: for each kind, the threshold at ``far / g`` of the
+    known-different pairs minus the threshold, where g is the share of time-plausible pairs of that kind the
+    gate lets through (the chance that two random sightings pass it), ``far / g`` at most
+    ``cfg.topology_far_cap``; 0 without topology or enough known-different pairs."""
+    route = linker.route
+    if not route.topology or len(negatives) < cfg.min_pairs:  # None or no transition learned
+        return 0.0, 0.0
+    p, q = time_candidates(linker.cams, linker.t0, linker.t1, TopologyConfig())
+    gap = linker.t0[q] - linker.t1[p]
+    cp, cq = linker.cams[p], linker.cams[q]
+    out = []
+    for kind, judged in (("another camera", (cp != cq) & route.gated[cp, cq]),
+                         ("the same camera", (cp == cq) & (gap <= linker.hi[cp, cq]))):
+        if not judged.any():
+            out.append(0.0)
+            continue
+        g = max(float(route.inside(p[judged], q[judged], gap[judged]).mean()), 1.0 / int(judged.sum()))
+        loose = threshold_at_far(negatives, min(cfg.topology_far_cap, cfg.far / g))
+        log.info("to %s the gate lets %.1f%% of time-plausible pairs through: appearance threshold %.3f there",
+                 kind, 100 * g, loose)
+        out.append(max(0.0, loose - float(linker.thr)))
+    return out[0], out[1]
 
 
 def _consecutive_links(groups: list[list[LinkProposal]], features: Sequence[Any]) -> list[tuple[int, int]]:
@@ -122,8 +153,8 @@ class _Linker:
         for k, f in enumerate(feats):
             if f.embedding is not None:
                 self.emb[k] = np.asarray(f.embedding, np.float32)
-        self.lo, self.hi = _windows(cfg.transit, code)
-        self.route = _Routes(topology, names, feats, cfg.topology_bonus)
+        self.lo, self.hi = _windows(cfg.transit, code, cfg.max_reentry_s)
+        self.route = _Routes(topology, names, feats)
         self.index = {int(t): k for k, t in enumerate(self.ids)}
         self.cannot: dict[int, set[int]] = {}
         for a, b in getattr(constraints, "cannot_link", None) or ():
@@ -416,6 +447,11 @@ class _Linker:
         return text + (f"; via {via.describe()}" if via is not None else "")
 
 
+# How far (fractions of the frame) a person lost by the tracker may have walked before being picked up again
+# in the same camera: people in the sample cross a 384-px view in 10-15 s (~0.08 of it per second); the margin
+# covers box jitter.
+REACH_MARGIN = 0.05
+REACH_PER_S = 0.1
 _AGGREGATES = {"average": np.mean, "complete": np.max, "single": np.min}
 
 
@@ -423,7 +459,7 @@ class _Routes:
     """The learned topology as arrays over tracklet indices: which consecutive sightings it allows and the
     cost bonus of those through a learned transition."""
 
-    def __init__(self, topology: Topology | None, cameras: list[str], feats: Sequence[Any], bonus: float):
+    def __init__(self, topology: Topology | None, cameras: list[str], feats: Sequence[Any]):
         self.topology = topology
         self.names = cameras
         self.cams = np.array([cameras.index(str(f.camera)) for f in feats], np.int64)
@@ -432,25 +468,45 @@ class _Routes:
         self.entry = np.array([zone(getattr(f, "entry", None)) for f in feats], np.int64)
         self.exit[self.exit == UNKNOWN] = z
         self.entry[self.entry == UNKNOWN] = z
-        self.max_bonus = bonus if topology else 0.0
+        self.cross_bonus = self.same_bonus = 0.0  # set by _gate_bonus
+        nan = (np.nan, np.nan)
+        self.exit_xy = np.array([getattr(f, "exit", None) or nan for f in feats], np.float64).reshape(-1, 2)
+        self.entry_xy = np.array([getattr(f, "entry", None) or nan for f in feats], np.float64).reshape(-1, 2)
         if topology:
             self.gated, self.lo, self.hi = topology.tables(cameras)
 
+    def continues(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Same-camera pairs where q starts near where p ended: within ``REACH_S`` of a walk plus a margin
+        (fractions of the frame); unknown ends count as near."""
+        moved = np.linalg.norm(self.entry_xy[q] - self.exit_xy[p], axis=1)
+        near = ~(moved > REACH_MARGIN + REACH_PER_S * np.maximum(gap, 0.0))  # NaN (unknown) -> near
+        return (self.cams[p] == self.cams[q]) & near
+
     def inside(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
-        """Whether the sighting pairs (earlier p, later q) go through a learned transition."""
+        """Whether the sighting pairs (earlier p, later q) go through a learned transition, or pick up a lost
+        track of one camera where it was lost."""
         if not self.topology:
             return np.zeros(len(p), bool)
         cp, cq, ez, nz = self.cams[p], self.cams[q], self.exit[p], self.entry[q]
-        return (gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])
+        return ((gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])) | self.continues(p, q, gap)
 
     def allowed(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
-        """Pairs on a camera pair without learned transitions, or through one."""
+        """Pairs on a camera pair without learned transitions, or through one; within one camera, a sighting
+        that continues the previous one (nobody vanishes and reappears across the view)."""
         if not self.topology:
             return np.ones(len(p), bool)
-        return ~self.gated[self.cams[p], self.cams[q]] | self.inside(p, q, gap)
+        cp, cq = self.cams[p], self.cams[q]
+        return np.where(cp == cq, self.continues(p, q, gap), ~self.gated[cp, cq] | self.inside(p, q, gap))
+
+    @property
+    def max_bonus(self) -> float:
+        return max(self.cross_bonus, self.same_bonus)
 
     def bonus(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
-        return self.max_bonus * self.inside(p, q, gap) if self.topology else np.zeros(len(p))
+        if not self.topology:
+            return np.zeros(len(p))
+        same = self.cams[p] == self.cams[q]
+        return np.where(same, self.same_bonus, self.cross_bonus) * self.inside(p, q, gap)
 
     def transition(self, p: int, q: int, gap: float) -> Transition | None:
         if not self.topology:
@@ -461,8 +517,9 @@ class _Routes:
                                    UNKNOWN if nz == z else nz, gap)
 
 
-def _windows(transit: Any, code: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Transit windows as (C, C) arrays lo[a, b], hi[a, b] (s); -inf/inf where none is given."""
+def _windows(transit: Any, code: dict[str, int], reentry: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Transit windows as (C, C) arrays lo[a, b], hi[a, b] (s); -inf/inf where none is given, except that a
+    camera's consecutive sightings of one person are at most ``reentry`` s apart (> 0) unless "A->A" is given."""
     n = len(code)
     lo, hi = np.full((n, n), -np.inf), np.full((n, n), np.inf)
     explicit = set()
@@ -480,6 +537,9 @@ def _windows(transit: Any, code: dict[str, int]) -> tuple[np.ndarray, np.ndarray
     for i, j in list(explicit):
         if (j, i) not in explicit:
             lo[j, i], hi[j, i] = lo[i, j], hi[i, j]
+    for i in range(n):
+        if reentry > 0 and (i, i) not in explicit:
+            hi[i, i] = reentry
     return lo, hi
 
 

@@ -9,7 +9,11 @@ learned transition with the window ``[min gap - slack, max gap + slack]``. The l
 
 * **gates**: for a camera pair with learned transitions, a consecutive pair of sightings must go through one
   of them (zone pair and transit time); camera pairs with none learned stay ungated (appearance only);
-* **adds a prior**: a pair through a learned transition costs ``bonus`` less (``LinkConfig.topology_bonus``).
+* **adds a prior**: a pair through a learned transition is linked at a looser appearance threshold. The gate
+  itself rejects most pairs of two different people (it lets through a share ``g`` of random time-plausible
+  pairs), so appearance alone only needs a false-accept rate of ``far / g`` for the two
+  together to keep ``far``: the threshold at ``far / g`` of the known-different pairs (at most
+  ``LinkConfig.topology_far_cap``) applies to pairs through a transition.
 
 Relearning from the links found with the first topology refines it (``refine``). Zones are the cells of a
 ``GRID`` x ``GRID`` grid over the view, from the feet of the first (entry) and last (exit) box. For adjacent or
@@ -33,6 +37,7 @@ from reid.losses import paired_distance_numpy
 
 GRID = 3  # 3 x 3 zones: left/centre/right x top/middle/bottom of the view
 UNKNOWN = -1
+MAD_WINDOW = 3.0  # a learned transit window spans the median gap +- 3 robust standard deviations
 
 
 def zone(point: tuple[float, float] | None) -> int:
@@ -124,16 +129,19 @@ class Topology:
         return gated, lo, hi
 
 
-def _time_candidates(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray, cfg: TopologyConfig
+def time_candidates(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray, cfg: TopologyConfig
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Ordered index pairs (p, q), p in one camera and q in another, with gap t0[q] - t1[p] in the window."""
+    """Ordered index pairs (p, q) that could be consecutive sightings of one person: q starts after p, at most
+    ``cfg.max_gap`` s after p ends; in another camera q may overlap p by ``cfg.max_overlap`` s, in the same
+    camera it starts after p ends. ``cams``: (n,) camera names or codes; ``t0``/``t1``: (n,) start/end (s)."""
     order = np.argsort(t0, kind="stable")
     start = np.searchsorted(t0[order], t0, "right")  # q starts after p starts ...
     stop = np.searchsorted(t0[order], t1 + cfg.max_gap, "right")  # ... and at most max_gap after p ends
     count = np.maximum(stop - start, 0)
     p = np.repeat(np.arange(len(cams)), count)
     q = order[start[p] + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)]
-    keep = (cams[p] != cams[q]) & (t0[q] - t1[p] >= -cfg.max_overlap)
+    gap = t0[q] - t1[p]
+    keep = np.where(cams[p] != cams[q], gap >= -cfg.max_overlap, gap > 0)  # one camera: after, not overlapping
     return p[keep], q[keep]
 
 
@@ -146,7 +154,7 @@ def confident_links(features: Sequence[Any], threshold: float, cfg: TopologyConf
     t0 = np.array([f.first_time for f in features], np.float64)
     t1 = np.array([f.last_time for f in features], np.float64)
     emb = np.stack([np.asarray(f.embedding, np.float32) for f in features])
-    p, q = _time_candidates(cams, t0, t1, cfg)
+    p, q = time_candidates(cams, t0, t1, cfg)
     d = paired_distance_numpy(emb[p], emb[q])
     ok = d < threshold
     p, q, d = p[ok], q[ok], d[ok]
@@ -168,17 +176,19 @@ def learn_topology(features: Sequence[Any], links: Sequence[tuple[int, int]],
     gaps: dict[tuple[str, str, int, int], list[float]] = defaultdict(list)
     for a, b in links:
         fa, fb = features[a], features[b]
-        if fa.camera == fb.camera:
-            continue
         ez, nz = zone(getattr(fa, "exit", None)), zone(getattr(fb, "entry", None))
         if UNKNOWN in (ez, nz):
             continue
         gaps[(str(fa.camera), str(fb.camera), ez, nz)].append(float(fb.first_time - fa.last_time))
     out = []
     for (src, dst, ez, nz), g in sorted(gaps.items()):
-        if len(g) < cfg.min_support:
+        arr = np.asarray(g)
+        centre = float(np.median(arr))
+        # robust window: a wrong link with an odd gap does not stretch it (MAD scaled to a normal's sigma)
+        half = max(cfg.slack, MAD_WINDOW * 1.4826 * float(np.median(np.abs(arr - centre))))
+        inside = arr[np.abs(arr - centre) <= half]
+        if len(inside) < cfg.min_support:
             continue
-        lo, hi = min(g), max(g)
-        slack = max(cfg.slack, 0.25 * (hi - lo))
-        out.append(Transition(src, dst, ez, nz, lo - slack, hi + slack, len(g)))
+        out.append(Transition(src, dst, ez, nz, float(inside.min()) - cfg.slack, float(inside.max()) + cfg.slack,
+                              len(inside)))
     return Topology(out)

@@ -72,3 +72,15 @@ def test_gate_keeps_a_look_alike_at_the_wrong_door_apart() -> None:
     assert reasons and all("via a middle-right -> b middle-left" in r for r in reasons)
     g2 = group_of(without)
     assert g2[100] == g2[6] and g2[7] != g2[6]  # without the gate the twin takes person 3's link
+
+
+def test_a_lost_track_is_picked_up_where_it_was_lost_not_across_the_view() -> None:
+    feats, person = scene()
+    # person 5 is lost in camera b and picked up 2 s later where it was lost; a look-alike appears across the view
+    lost = feats[11]
+    near = lost.embedding.copy()
+    feats.append(Feat(200, "b", lost.last_time + 2.0, lost.last_time + 6.0, near, lost.exit, (0.9, 0.1)))
+    feats.append(Feat(201, "b", lost.last_time + 2.0, lost.last_time + 6.0, near.copy(), (0.9, 0.9), (0.9, 0.1)))
+    groups = link_tracklets(feats, None, LinkConfig(threshold=1.0, max_reentry_s=10.0))
+    g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
+    assert g[200] == g[11] and g[201] != g[11]
