@@ -38,11 +38,13 @@ from reid.video.stages import build_detector  # noqa: E402
 
 # One lever per row, each on top of the previous row (the last row is what a fresh install runs).
 LEVERS: list[tuple[str, dict[str, Any]]] = [
-    ("old defaults: threshold 0.6, no topology, all crops", {"link.threshold": 0.6, "link.topology": False,
-                                                              "tracker.clean_crops": False}),
+    ("old defaults: threshold 0.6, appearance only", {"link.threshold": 0.6, "link.topology": False,
+                                                      "link.max_reentry_s": 0.0, "tracker.clean_crops": False,
+                                                      "tracker.split_switches": False}),
     ("+ calibrated threshold (FAR 1 %)", {"link.threshold": None}),
     ("+ clean crops only (no border-cut / occluded)", {"tracker.clean_crops": True}),
-    ("+ learned zones and transit times", {"link.topology": True}),
+    ("+ tracks cut at identity switches", {"tracker.split_switches": True}),
+    ("+ learned zones and transit times, re-entry limit", {"link.topology": True, "link.max_reentry_s": 10.0}),
     ("complete linkage instead of average", {"link.linkage": "complete"}),
     ("single linkage instead of average", {"link.linkage": "single"}),
 ]

@@ -49,15 +49,18 @@ class EmbedderMeta:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     embedding_dim: int
+    link_threshold: float | None = None  # the verification threshold `reid evaluate` stored (None: not evaluated)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> EmbedderMeta:
         h, w = (int(v) for v in payload["input_size"])
+        verification = checkpoint_verification(payload)
         return cls(
             arch=str(payload["arch"]), height=h, width=w,
             mean=tuple(float(v) for v in payload["mean"]),  # type: ignore[arg-type]
             std=tuple(float(v) for v in payload["std"]),  # type: ignore[arg-type]
             embedding_dim=int(payload["embedding_dim"]),
+            link_threshold=None if verification is None else float(verification["threshold"]),
         )
 
 

@@ -59,7 +59,7 @@ def known_pairs(features: Sequence[Any], constraints: Any = None) -> tuple[np.nd
     for a, b in getattr(constraints, "cannot_link", None) or ():
         if a in index and b in index:
             diff.add(tuple(sorted((index[a], index[b]))))  # type: ignore[arg-type]
-    same = set()
+    same: set[tuple[int, int]] = set()
     for group in getattr(constraints, "must_link", None) or ():
         members = sorted(index[t] for t in group if t in index)
         same.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])

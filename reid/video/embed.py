@@ -71,6 +71,7 @@ class CheckpointEmbedder:
         from reid.engine.checkpoint import load_embedder
 
         self.model, self.meta = load_embedder(path, self.device)
+        self.link_threshold = self.meta.link_threshold  # the pipeline's fallback when the site cannot calibrate
         self.name = f"{self.meta.arch}:{path.name}"
         self.dim = int(self.meta.embedding_dim)
         self._impl = self

@@ -17,7 +17,7 @@ two must-link groups (two reviewed identities) are never merged by the linker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -72,7 +72,8 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
         return _link_once(features, constraints, cfg, None, np.zeros(0))
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
     negatives = different_distances(usable, constraints)
-    topology = learn_topology(usable, confident_links(usable, float(cfg.threshold), TopologyConfig()))
+    threshold = float(cfg.threshold)  # type: ignore[arg-type]  # calibrated above when None
+    topology = learn_topology(usable, confident_links(usable, threshold, TopologyConfig()))
     groups = _link_once(features, constraints, cfg, topology, negatives)
     # refine: relearn from the links found with the first topology, then link again
     topology = learn_topology(usable, _consecutive_links(groups, usable))
@@ -452,7 +453,7 @@ class _Linker:
 # covers box jitter.
 REACH_MARGIN = 0.05
 REACH_PER_S = 0.1
-_AGGREGATES = {"average": np.mean, "complete": np.max, "single": np.min}
+_AGGREGATES: dict[str, Callable[[np.ndarray], Any]] = {"average": np.mean, "complete": np.max, "single": np.min}
 
 
 class _Routes:
