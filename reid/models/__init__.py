@@ -2,7 +2,8 @@
 
 Backbones come from a small registry (``list_backbones()``); weights are random unless
 ``ModelConfig.pretrained`` names a local ImageNet state dict. ``import_state_dict`` maps re-ID weights trained
-by other projects (torchreid, reid-strong-baseline, fast-reid) onto a model of the same architecture.
+by other projects (torchreid, reid-strong-baseline, fast-reid) onto a model of the same architecture, whose
+stem and head ``describe_source`` reads from the source's key layout.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import Any
 
 from reid.config import ModelConfig
 from reid.models import backbone as _backbone  # noqa: F401  (registers the backbones)
-from reid.models.backbone import guess_arch, load_pretrained
-from reid.models.convert import ImportReport, import_state_dict, read_foreign_checkpoint
+from reid.models.backbone import STEMS, guess_arch, load_pretrained
+from reid.models.convert import ImportReport, import_state_dict
 from reid.models.embedder import GeM, ReIDModel, build_model
+from reid.models.foreign import read_foreign_checkpoint
+from reid.models.layouts import SourceLayout, describe_source
 from reid.models.registry import create_backbone, list_backbones, register_backbone
 
 
@@ -24,6 +27,7 @@ def create_model(name: str, num_classes: int = 0, **overrides: Any) -> ReIDModel
 
 
 __all__ = [
-    "GeM", "ImportReport", "ReIDModel", "build_model", "create_backbone", "create_model", "guess_arch",
-    "import_state_dict", "list_backbones", "load_pretrained", "read_foreign_checkpoint", "register_backbone",
+    "STEMS", "GeM", "ImportReport", "ReIDModel", "SourceLayout", "build_model", "create_backbone", "create_model",
+    "describe_source", "guess_arch", "import_state_dict", "list_backbones", "load_pretrained",
+    "read_foreign_checkpoint", "register_backbone",
 ]

@@ -2,7 +2,8 @@
 
 Weights are random unless ``load_pretrained(path)`` reads an ImageNet state dict from a local file; nothing is
 ever downloaded. Parameter names are torchvision's (``conv1.weight``, ``layer4.2.bn3.bias`` ...), so
-torchvision's published ``.pth`` files load as they are.
+torchvision's published ``.pth`` files load as they are. ``STEMS`` are the variants of the ResNet stem that
+re-ID projects train with; they have no weights of their own, so ``ModelConfig.stem`` records which one.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 import torchvision
 from torch import nn
 
+from reid.config import ConfigError
 from reid.errors import CheckpointError
 from reid.models.registry import Backbone, register_backbone
 
@@ -26,19 +28,35 @@ TORCHVISION_FILES = {
     "mobilenet_v2": "mobilenet_v2-b0353104.pth",
 }
 
+# The stems differ only in layers without weights, so a state dict cannot tell them apart; reid.models.convert
+# picks one from the source's key layout. Read from each project's resnet.py (see docs/import-weights.md).
+STEMS = {
+    "torchvision": "conv-BN-ReLU, MaxPool2d(3, 2, padding=1): torchvision, torchreid",
+    "fastreid": "conv-BN-ReLU, MaxPool2d(3, 2, ceil_mode=True) without padding: fast-reid >= 1.0",
+    "strong_baseline": "conv-BN without ReLU, MaxPool2d(3, 2, padding=1): reid-strong-baseline",
+}
+
 
 class ResNetBackbone(Backbone):
     """torchvision ResNet up to ``layer4``. ``forward(x: (B, 3, H, W)) -> (B, C, H/s, W/s)``.
 
     ``last_stride=1`` removes the stride of ``layer4`` (s = 16 instead of 32), doubling the final feature map
     in both directions (Luo et al. 2019, "Bag of Tricks and a Strong Baseline for Deep Person Re-ID").
+    ``stem`` (a key of ``STEMS``) changes the stem's max-pool or drops its ReLU; the weights are the same.
     """
 
-    def __init__(self, arch: str, factory: Callable[..., torchvision.models.ResNet], last_stride: int = 1):
+    def __init__(self, arch: str, factory: Callable[..., torchvision.models.ResNet], last_stride: int = 1,
+                 stem: str = "torchvision"):
         super().__init__()
+        if stem not in STEMS:
+            raise ConfigError(f"stem must be one of {', '.join(STEMS)}, got {stem!r}")
         net = factory(weights=None)
-        self.arch = arch
+        self.arch, self.stem = arch, stem
         self.conv1, self.bn1, self.relu, self.maxpool = net.conv1, net.bn1, net.relu, net.maxpool
+        if stem == "fastreid":
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
+        elif stem == "strong_baseline":
+            self.relu = nn.Identity()
         self.layer1, self.layer2, self.layer3, self.layer4 = net.layer1, net.layer2, net.layer3, net.layer4
         self.out_channels: int = net.fc.in_features
         if last_stride == 1:
@@ -57,8 +75,10 @@ class ResNetBackbone(Backbone):
 class MobileNetV2Backbone(Backbone):
     """torchvision MobileNetV2 ``features`` (1280 channels). ``last_stride=1`` keeps 1/16 resolution."""
 
-    def __init__(self, last_stride: int = 1):
+    def __init__(self, last_stride: int = 1, stem: str = "torchvision"):
         super().__init__()
+        if stem != "torchvision":
+            raise ConfigError(f"mobilenet_v2 has only the torchvision stem, got stem {stem!r}")
         self.arch = "mobilenet_v2"
         net = torchvision.models.mobilenet_v2(weights=None)
         self.features = net.features
@@ -74,23 +94,23 @@ class MobileNetV2Backbone(Backbone):
 
 
 @register_backbone("resnet18")
-def resnet18(last_stride: int = 1) -> Backbone:
-    return ResNetBackbone("resnet18", torchvision.models.resnet18, last_stride)
+def resnet18(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
+    return ResNetBackbone("resnet18", torchvision.models.resnet18, last_stride, stem)
 
 
 @register_backbone("resnet34")
-def resnet34(last_stride: int = 1) -> Backbone:
-    return ResNetBackbone("resnet34", torchvision.models.resnet34, last_stride)
+def resnet34(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
+    return ResNetBackbone("resnet34", torchvision.models.resnet34, last_stride, stem)
 
 
 @register_backbone("resnet50")
-def resnet50(last_stride: int = 1) -> Backbone:
-    return ResNetBackbone("resnet50", torchvision.models.resnet50, last_stride)
+def resnet50(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
+    return ResNetBackbone("resnet50", torchvision.models.resnet50, last_stride, stem)
 
 
 @register_backbone("mobilenet_v2")
-def mobilenet_v2(last_stride: int = 1) -> Backbone:
-    return MobileNetV2Backbone(last_stride)
+def mobilenet_v2(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
+    return MobileNetV2Backbone(last_stride, stem)
 
 
 # ---------------------------------------------------------------------------------------------- weights

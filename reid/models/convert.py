@@ -4,41 +4,48 @@ Key layouts recognised (after stripping ``module.`` of DataParallel/DDP and ``_o
 
 - torchvision ResNet: ``conv1.*``, ``bn1.*``, ``layer1-4.*``; ``fc.*`` = ImageNet classifier (skipped).
 - torchreid ``resnet50``: the same backbone names; ``classifier.*`` = identity classifier (skipped); the
-  ``fc.*`` embedding layer of ``resnet50_fc512`` (Linear + BN + ReLU) has no counterpart (skipped).
+  ``fc.*`` embedding layer of ``resnet50_fc512`` (Linear + BN + ReLU) is part of its feature and has no
+  counterpart here: refused.
 - reid-strong-baseline: ``base.*`` backbone, ``bottleneck.*`` BNNeck (loaded), ``classifier.weight``.
-- fast-reid: ``backbone.*``, ``heads.bottleneck.0.*`` BNNeck (loaded), ``heads.weight``, ``pixel_mean/std``.
+- fast-reid: ``backbone.*``, ``heads.bottleneck.0.*`` BNNeck (loaded; ``.1.`` after a 1x1 reduction
+  convolution ``heads.bottleneck.0.weight``, loaded as ``reduce.weight``), ``heads.pool_layer.p`` GeM exponent
+  (loaded as ``pool.p``), ``heads.weight``, ``pixel_mean/std``.
 - this project: ``backbone.*``, ``bnneck.*``, ``classifier.weight``.
 
+The weights alone do not fix the model: the ResNet stem, the last stride and parameter-free pooling differ
+between projects without a tensor to show it. ``reid.models.layouts.describe_source`` tells the project from
+the key layout; the target model must have been built with that project's stem (``ModelConfig.stem``), GeM
+when the source has a GeM exponent and the same reduction, or the import is refused.
+
 The backbone's prefix is found by matching key suffixes against our backbone's torchvision names, so other
-wrappers (``model.backbone.``, ``encoder.`` ...) work too. Every backbone tensor must load (name and shape),
-and no tensor inside the source's backbone may be left over (IBN, non-local or SE variants have such tensors):
-otherwise the architecture does not match and nothing is loaded. ``num_batches_tracked`` counters are optional
+wrappers (``model.backbone.``, ``encoder.`` ...) work too, given a ``SourceLayout`` that names their stem.
+Every backbone tensor must load (name and shape), no tensor inside the source's backbone may be left over
+(IBN, non-local or SE variants have such tensors), and no tensor of the head may be left out unless it is a
+classifier, the input normalisation or a BNNeck the caller chose not to use (``bnneck=False``): otherwise the
+features could not match and nothing is loaded. ``num_batches_tracked`` counters are optional
 (files saved before PyTorch 0.4.1 lack them; they do not affect inference). A classifier is only loaded into a
 model that has one with the same number of identities; retrieval models have none.
 """
 
 from __future__ import annotations
 
-import pickle
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
+from torch import nn
 
-from reid.errors import CheckpointError, first_line
-from reid.models.backbone import guess_arch
-from reid.models.embedder import ReIDModel
+from reid.errors import CheckpointError
+from reid.models.backbone import STEMS, guess_arch
+from reid.models.embedder import GeM, ReIDModel
+from reid.models.layouts import GEM_P, NECK_CONV, SourceLayout, describe_source
 
 _WRAPPERS = ("module.", "_orig_mod.")  # DataParallel / DDP, torch.compile
-_CONTAINERS = ("state_dict", "model", "net", "network", "model_state_dict")  # where trainers put the weights
 _BACKBONE_ATTRS = ("backbone.", "base.", "encoder.", "body.", "trunk.")  # the backbone's name in re-ID models
 _COUNTER = "num_batches_tracked"
-_NECK = re.compile(r"(?:heads?\.)?(?:bottleneck|bnneck|neck|feat_bn)(?:\.0)?\."
+_NECK = re.compile(r"(?:heads?\.)?(?:bottleneck|bnneck|neck|feat_bn)(?:\.\d)?\."
                    r"(weight|bias|running_mean|running_var|num_batches_tracked)")
 _CLASSIFIERS = {"classifier", "fc", "heads", "head", "heads.classifier", "head.classifier", "last_linear"}
 
@@ -96,46 +103,85 @@ def _backbone_prefix(keys: list[str], names: set[str]) -> str | None:
 
 
 def _head_target(rel: str, value: torch.Tensor, model: ReIDModel, target: Mapping[str, torch.Tensor]
-                 ) -> tuple[str | None, str]:
-    """Where a key outside the backbone goes: ``(target key, "")`` or ``(None, reason it is skipped)``."""
+                 ) -> tuple[str | None, str, bool]:
+    """Where a key outside the backbone goes: ``(target key, "", True)`` or ``(None, why it is skipped, whether
+    skipping it leaves the retrieval feature as the source computes it)``."""
     name = rel.rsplit(".", 1)[-1]
     if name in ("pixel_mean", "pixel_std"):
         values = " ".join(f"{v:.3g}" for v in value.flatten().tolist())
-        return None, f"input normalisation of the source ({name} {values} on a 0-255 scale); divide by 255 " \
-                     f"and pass it with --mean/--std if it is not ImageNet's"
+        return None, f"input normalisation of the source ({name} {values} on a 0-255 scale), used as " \
+                     f"--mean/--std divided by 255", True
+    if rel == NECK_CONV and value.ndim == 4:
+        if "reduce.weight" in target:
+            return "reduce.weight", "", True
+        return None, f"the source's {value.shape[0]}-d reduction before its BNNeck; this model has none " \
+                     f"(build it with embedding_dim={value.shape[0]})", False
+    if GEM_P.fullmatch(rel):
+        if "pool.p" in target:
+            return "pool.p", "", True
+        return None, "the source's GeM exponent; this model pools by average (build it with pooling='gem')", False
     if m := _NECK.fullmatch(rel):
         key = f"bnneck.{m.group(1)}"
         if key in target:
-            return key, ""
-        return None, "the source's BNNeck; this model has none (built with --no-bnneck)"
+            return key, "", True
+        return None, "the source's BNNeck; this model has none (built with --no-bnneck)", True
     module, _, param = rel.rpartition(".")
     if module in _CLASSIFIERS and param in ("weight", "bias") and value.ndim in (1, 2):
         n = int(value.shape[0])
         what = "ImageNet classifier (1000 classes)" if module == "fc" and n == 1000 else \
             f"classifier of {n} training identities"
         if model.classifier is None:
-            return None, f"{what} — not used for retrieval"
+            return None, f"{what} — not used for retrieval", True
         if param == "bias":
-            return None, f"{what}: bias (ours has none)"
+            return None, f"{what}: bias (ours has none)", True
         if n != model.num_classes:
-            return None, f"{what} — this model's has {model.num_classes}"
-        return "classifier.weight", ""
+            return None, f"{what} — this model's has {model.num_classes}", True
+        return "classifier.weight", "", True
     if rel.startswith("fc."):
-        return None, "embedding layer after pooling (torchreid resnet50_fc512: Linear + BN + ReLU) — no " \
-                     "counterpart; the pooled backbone feature is used"
+        return None, "embedding layer after pooling (torchreid resnet50_fc512: Linear + BN + ReLU), part of its " \
+                     "feature, with no counterpart here", False
     if rel in target and not rel.startswith("backbone."):
-        return rel, ""  # this project's own names: reduce.weight, pool.p, ...
-    return None, f"no counterpart in {model.arch} ReIDModel"
+        return rel, "", True  # this project's own names: reduce.weight, pool.p, ...
+    return None, f"no counterpart in {model.arch} ReIDModel", False
 
 
-def import_state_dict(model: ReIDModel, state: Mapping[str, torch.Tensor], source: str = "state dict"
-                      ) -> ImportReport:
+def _check_model_fits(model: ReIDModel, layout: SourceLayout, source: str) -> None:
+    """Refuse (one line) when ``model`` lacks a layer without weights that the source's features depend on."""
+    stem = getattr(model.backbone, "stem", "torchvision")
+    who = f"a {layout.project} checkpoint" if layout.project else "its key layout"
+    if layout.stem is None and layout.why_unknown:
+        raise CheckpointError(f"{source}: {who}, but {layout.why_unknown}")
+    if layout.stem is None:
+        where = f"under {layout.prefix!r}" if layout.prefix else "without a recognised prefix"
+        raise CheckpointError(
+            f"{source}: backbone {where} is not a layout of torchreid, reid-strong-baseline or fast-reid, so "
+            f"its ResNet stem is unknown ({', '.join(STEMS)}); pass --stem (and --last-stride) as the code that "
+            f"trained it builds its ResNet")
+    if stem != layout.stem:
+        raise CheckpointError(
+            f"{source}: {who}, whose ResNet stem is {layout.stem!r} ({STEMS[layout.stem]}); this model was "
+            f"built with stem {stem!r}, so its features would differ; build it with stem={layout.stem!r}")
+    if layout.bnneck_is_retrieval_feature and not isinstance(model.bnneck, nn.BatchNorm1d):
+        raise CheckpointError(f"{source}: {who}: fast-reid retrieves with the output of its BNNeck whatever "
+                              f"MODEL.HEADS.NECK_FEAT says; this model has none, so its features would differ")
+    if layout.pooling == "gem" and not isinstance(model.pool, GeM):
+        raise CheckpointError(f"{source}: {who} pooling with GeM (a learned exponent); this model pools by "
+                              f"average; build it with pooling='gem'")
+
+
+def import_state_dict(model: ReIDModel, state: Mapping[str, torch.Tensor], source: str = "state dict",
+                      layout: SourceLayout | None = None) -> ImportReport:
     """Copy the tensors of ``state`` (another project's state dict) that fit ``model``; report the rest.
 
-    Raises ``CheckpointError`` (one line naming ``source``) when not every backbone tensor of ``model`` finds a
-    tensor of the same name and shape, or the source's backbone has tensors ours has no place for; ``model`` is
-    then left unchanged.
+    ``layout`` (default: ``describe_source(state)``) says which project wrote it, hence which stem and pooling
+    ``model`` must have been built with. Raises ``CheckpointError`` (one line naming ``source``) when the stem
+    or pooling differ, when not every backbone tensor of ``model`` finds a tensor of the same name and shape,
+    when the source's backbone has tensors ours has no place for, or when a head tensor its feature depends
+    on has no place here (a reduction, a GeM exponent, torchreid's fc512 layer); ``model`` is then left
+    unchanged.
     """
+    layout = describe_source(state) if layout is None else layout
+    _check_model_fits(model, layout, source)
     target = model.state_dict()
     ours = {k.removeprefix("backbone."): v for k, v in target.items() if k.startswith("backbone.")}
     originals = {_unwrap(k): k for k in state}
@@ -150,22 +196,29 @@ def import_state_dict(model: ReIDModel, state: Mapping[str, torch.Tensor], sourc
     report = ImportReport(source, model.arch)
     mapped: dict[str, torch.Tensor] = {}
     extra: list[str] = []
+    blocking: list[tuple[str, str]] = []
     for key, value in values.items():
         rel = key.removeprefix(prefix)
         in_backbone = key.startswith(prefix) and (prefix != "" or rel.split(".")[0] in top)
         head = not in_backbone or rel.split(".")[0] in ("fc", "classifier")  # a whole torchvision net's fc
         dest: str | None
         if head:
-            dest, reason = _head_target(rel if in_backbone else key.removeprefix(outer), value, model, target)
+            dest, reason, harmless = _head_target(rel if in_backbone else key.removeprefix(outer), value, model,
+                                                  target)
         else:
             dest = f"backbone.{rel}"
-            dest, reason = (dest, "") if dest in target else (None, f"no counterpart in {model.arch}")
+            dest, reason, harmless = (dest, "", True) if dest in target else \
+                (None, f"no counterpart in {model.arch}", True)  # counted in ``extra``
         if dest is None and not head:
             extra.append(originals[key])
+        if dest is not None and value.numel() == target[dest].numel() and value.ndim == 4 == target[dest].ndim + 2:
+            value = value.reshape(target[dest].shape)  # a 1x1 convolution on the pooled feature = a Linear
         if dest is not None and tuple(value.shape) != (want := tuple(target[dest].shape)):
-            dest, reason = None, f"shape {tuple(value.shape)} vs ours {want}"
+            dest, reason, harmless = None, f"shape {tuple(value.shape)} vs ours {want}", not head
         if dest is None:
             report.skipped.append((originals[key], reason))
+            if not harmless:
+                blocking.append((originals[key], reason))
             continue
         mapped[dest] = value
         report.loaded.append((originals[key], dest))
@@ -187,70 +240,10 @@ def import_state_dict(model: ReIDModel, state: Mapping[str, torch.Tensor], sourc
             if matched < len(required) else \
             f"all {matched} {model.arch} backbone tensors matched, but {len(extra)} more have no place in it"
         raise CheckpointError(f"{source}: {count} — {hint} Nothing was loaded")
+    if blocking:
+        more = f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""
+        key, reason = blocking[0]
+        raise CheckpointError(f"{source}: {key}{more}: {reason}; the features could not match. Nothing was loaded")
     model.load_state_dict(mapped, strict=False)  # copy_ casts float16/float64 sources to our dtype
     report.missing = [k for k in target if k not in mapped and not k.endswith(_COUNTER)]
     return report
-
-
-def source_has_bnneck(state: Mapping[str, torch.Tensor]) -> bool:
-    """Whether ``state`` holds a BNNeck (``bottleneck.*`` of reid-strong-baseline / fast-reid, our ``bnneck.*``)."""
-    return any(re.search(r"(?:^|\.)(?:bottleneck|bnneck|neck|feat_bn)(?:\.0)?\.running_var$", k) for k in state)
-
-
-# ---------------------------------------------------------------------------------------------- reading files
-
-
-def _numpy_scalar_globals() -> list[Any]:
-    """What unpickling numeric numpy scalars needs (torchreid stores ``rank1`` as one): the scalar constructor
-    under its numpy 1 and 2 names, ``numpy.dtype`` and the numeric dtype classes. The object dtype is not
-    among them, so no arbitrary object can come through."""
-    try:
-        from numpy._core.multiarray import scalar  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import scalar  # type: ignore[no-redef]
-    items: list[Any] = [(scalar, "numpy.core.multiarray.scalar"), (scalar, "numpy._core.multiarray.scalar"),
-                           np.dtype]
-    dtypes = getattr(np, "dtypes", None)
-    for name in ("Float16DType", "Float32DType", "Float64DType", "Int8DType", "Int16DType", "Int32DType",
-                 "Int64DType", "UInt8DType", "UInt16DType", "UInt32DType", "UInt64DType", "BoolDType"):
-        if dtypes is not None and hasattr(dtypes, name):
-            items.append(getattr(dtypes, name))
-    return items
-
-
-def read_foreign_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """The state dict inside a checkpoint of another project, read with ``torch.load(weights_only=True)``.
-
-    Unwraps ``{"state_dict": ...}`` (torchreid), ``{"model": ...}`` (fast-reid, ours), ``{"net": ...}``;
-    metadata holding numeric numpy scalars is accepted. Raises ``CheckpointError`` (one line naming the file)
-    when it is missing, corrupt, holds pickled Python objects or no tensors.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: not found")
-    try:
-        with torch.serialization.safe_globals(_numpy_scalar_globals()):
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL (\S+) was not", str(exc)) or re.search(r"but got <class '([^']+)'>", str(exc))
-        if found:
-            raise CheckpointError(
-                f"{path}: holds a pickled {found.group(1)} object, which a safe load (weights_only) refuses; if "
-                f"you trust the file, re-save just its state dict with torch.save(model.state_dict(), ...)"
-            ) from exc
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
-    except Exception as exc:  # zip errors, EOF, plain text ...
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
-    for _ in range(3):  # e.g. {"model": {"state_dict": ...}}
-        inner = next((obj[k] for k in _CONTAINERS if isinstance(obj, Mapping) and isinstance(obj.get(k), Mapping)),
-                     None)
-        if inner is None:
-            break
-        obj = inner
-    if not isinstance(obj, Mapping):
-        raise CheckpointError(f"{path}: holds a {type(obj).__name__}, not a state dict")
-    state = {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
-    if not state:
-        keys = ", ".join(str(k) for k in list(obj)[:8])
-        raise CheckpointError(f"{path}: no tensors in it (top-level keys: {keys or 'none'})")
-    return state

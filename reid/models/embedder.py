@@ -59,7 +59,7 @@ class ReIDModel(nn.Module):
             raise ConfigError(f"num_classes must be >= 0, got {num_classes}")
         self.arch = cfg.arch
         self.num_classes = num_classes
-        self.backbone = create_backbone(cfg.arch, cfg.last_stride)
+        self.backbone = create_backbone(cfg.arch, cfg.last_stride, cfg.stem)
         if cfg.pretrained:
             self.backbone.load_pretrained(cfg.pretrained)
         self.feat_dim: int = self.backbone.out_channels
