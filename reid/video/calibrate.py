@@ -48,14 +48,12 @@ def known_pairs(features: Sequence[Any], constraints: Any = None) -> tuple[np.nd
     Different: same camera and overlapping in time, or a reviewer's cannot-link pair. Same: two tracklets of
     one reviewer-confirmed (must-link) group.
     """
-    n = len(features)
     index = {int(f.id): k for k, f in enumerate(features)}
     cams = np.array([str(f.camera) for f in features])
     t0 = np.array([f.first_time for f in features], np.float64)
     t1 = np.array([f.last_time for f in features], np.float64)
-    i, j = np.triu_indices(n, 1)
-    overlap = (cams[i] == cams[j]) & (t0[i] <= t1[j]) & (t0[j] <= t1[i])
-    diff = {(int(a), int(b)) for a, b in zip(i[overlap], j[overlap], strict=True)}
+    i, j = _overlapping(cams, t0, t1)
+    diff = {(int(min(a, b)), int(max(a, b))) for a, b in zip(i, j, strict=True)}
     for a, b in getattr(constraints, "cannot_link", None) or ():
         if a in index and b in index:
             diff.add(tuple(sorted((index[a], index[b]))))  # type: ignore[arg-type]
@@ -65,6 +63,25 @@ def known_pairs(features: Sequence[Any], constraints: Any = None) -> tuple[np.nd
         same.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
     as_array = lambda s: np.array(sorted(s), np.int64).reshape(-1, 2)  # noqa: E731
     return as_array(diff), as_array(same - diff)
+
+
+def _overlapping(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j) of one camera whose time spans overlap, each pair once: per camera in start order,
+    j starts at or after i and no later than i ends (memory follows the pairs found, not n^2)."""
+    out_i, out_j = [], []
+    for cam in np.unique(cams):
+        idx = np.flatnonzero(cams == cam)
+        idx = idx[np.argsort(t0[idx], kind="stable")]
+        starts = t0[idx]
+        stop = np.searchsorted(starts, t1[idx], "right")  # later ones starting before i ends
+        count = np.maximum(stop - np.arange(len(idx)) - 1, 0)
+        a = np.repeat(np.arange(len(idx)), count)
+        b = a + 1 + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        out_i.append(idx[a])
+        out_j.append(idx[b])
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
 
 
 def pair_distances(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:

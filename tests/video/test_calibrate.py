@@ -68,3 +68,18 @@ def test_tar_reported_on_confirmed_pairs() -> None:
     feats.append(Feat(100, "b", 20.0, 25.0, near / np.linalg.norm(near)))
     cal = calibrate(feats, LinkConstraints(must_link=[(0, 100)]), LinkConfig())
     assert cal.same_pairs == 1 and cal.tar == 1.0
+
+
+def test_overlapping_pairs_match_brute_force_without_all_pairs() -> None:
+    from reid.video.calibrate import _overlapping
+
+    rng = np.random.default_rng(3)
+    n = 300
+    cams = rng.choice(["a", "b", "c"], n)
+    t0 = rng.uniform(0, 100, n)
+    t1 = t0 + rng.uniform(0, 10, n)
+    i, j = _overlapping(cams, t0, t1)
+    got = {tuple(sorted(p)) for p in zip(i.tolist(), j.tolist(), strict=True)}
+    a, b = np.triu_indices(n, 1)
+    hit = (cams[a] == cams[b]) & (t0[a] <= t1[b]) & (t0[b] <= t1[a])
+    assert got == set(zip(a[hit].tolist(), b[hit].tolist(), strict=True)) and len(got) == len(i)
