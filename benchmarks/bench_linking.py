@@ -6,7 +6,8 @@ recall, identity purity) and cross-camera IDF1 (``reid.video.mot_eval``). Detect
 detector and cached as MOTChallenge files, so rows differ only in what they change.
 
     python benchmarks/bench_linking.py            # real sample (+ hard synthetic scene if rendered)
-    python benchmarks/bench_linking.py --synthetic data/hard-scene   # folder written by make_synthetic_scene --hard
+    python tools/make_synthetic_scene.py data/hard0 --hard --seed 0      # and --seed 1, 2 ...
+    python benchmarks/bench_linking.py --synthetic data/hard0 data/hard1 data/hard2
 
 Results: ``benchmarks/results/linking-cpu-DATE.json`` and the table printed in Markdown for docs/linking.md.
 """
@@ -87,8 +88,10 @@ def score(manifest: Manifest, gt: Path, cfg: PipelineConfig, detections: dict[st
 def ablation(name: str, manifest_path: Path, gt: Path, detectors: list[DetectorConfig], cache: Path) -> list[dict]:
     """Every lever row for each detector (an empty ``detectors``: the reference's own boxes as detections)."""
     manifest = load_manifest(manifest_path)
+    det = gt.parent / "det"  # a rendered scene's detector-like boxes (jittered, some missed), else the true ones
+    boxes = det if det.is_dir() else gt
     sets = ([cached_detections(manifest, d, cache / name) for d in detectors] if detectors
-            else [({p.stem: str(p) for p in sorted(gt.glob("*.txt"))}, "true boxes")])
+            else [({p.stem: str(p) for p in sorted(boxes.glob("*.txt"))}, f"scene {boxes.name}/ boxes")])
     rows = []
     for detections, det_name in sets:
         cfg = PipelineConfig()
@@ -118,7 +121,8 @@ def markdown(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--synthetic", type=Path, default=None, help="hard synthetic scene folder (cameras.yaml, gt/)")
+    parser.add_argument("--synthetic", type=Path, nargs="*", default=[],
+                        help="hard synthetic scene folders (make_synthetic_scene --hard: cameras.yaml, gt/, det/)")
     parser.add_argument("--cache", type=Path, default=ROOT / "out" / "bench-linking")
     parser.add_argument("--detectors", default="auto,hog", help="comma-separated detector kinds for the real sample")
     parser.add_argument("--quick", action="store_true", help="the default detector only")
@@ -127,9 +131,8 @@ def main() -> None:
     kinds = ["auto"] if args.quick else args.detectors.split(",")
     rows = ablation("real", ROOT / "examples" / "cameras.yaml", ROOT / "examples" / "reference" / "gt",
                     [dataclasses.replace(DetectorConfig(), kind=k) for k in kinds], args.cache)
-    if args.synthetic:
-        rows += ablation("synthetic", args.synthetic / "cameras.yaml", args.synthetic / "gt",
-                         [], args.cache)
+    for folder in args.synthetic:
+        rows += ablation(f"synthetic {folder.name}", folder / "cameras.yaml", folder / "gt", [], args.cache)
     print(markdown(rows))
     print(write_result("linking", {"rows": rows}, quick=args.quick))
 

@@ -72,8 +72,9 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
         return _link_once(features, constraints, cfg, None, np.zeros(0))
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
     negatives = different_distances(usable, constraints)
-    threshold = float(cfg.threshold)  # type: ignore[arg-type]  # calibrated above when None
-    topology = learn_topology(usable, confident_links(usable, threshold, TopologyConfig()))
+    # bootstrap on mutual nearest neighbours by rank alone: a camera's colour shift moves every cross-camera
+    # distance, so no absolute threshold; wrong ones scatter over zones and gaps and the robust windows drop them
+    topology = learn_topology(usable, confident_links(usable, np.inf, TopologyConfig()))
     groups = _link_once(features, constraints, cfg, topology, negatives)
     # refine: relearn from the links found with the first topology, then link again
     topology = learn_topology(usable, _consecutive_links(groups, usable))

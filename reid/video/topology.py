@@ -3,8 +3,10 @@
 A person who leaves camera A and appears in camera B leaves A through one place (a door, an edge of the
 view) and enters B through another, some seconds later. Per ordered camera pair this module learns which
 (exit zone, entry zone) pairs people use and the transit times through each, from *confident* links:
-cross-camera tracklet pairs that are each other's nearest neighbour in appearance among the time-plausible
-candidates and closer than the link threshold. A zone pair used by at least ``min_support`` of them becomes a
+tracklet pairs that are each other's nearest neighbour in appearance among the time-plausible candidates.
+The linker bootstraps on the ranking alone (no distance threshold): another camera's colour response moves
+every cross-camera distance up, which empties a thresholded set (the hard synthetic scene), while mutual
+nearest neighbours survive it; the wrong ones scatter over zones and gaps and the robust windows drop them. A zone pair used by at least ``min_support`` of them becomes a
 learned transition with the window ``[min gap - slack, max gap + slack]``. The linker then
 
 * **gates**: for a camera pair with learned transitions, a consecutive pair of sightings must go through one
