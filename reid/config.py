@@ -270,7 +270,7 @@ class LinkConfig(Checked):
     topology: bool = True  # learn entry/exit zones and transit times per camera pair; gate and favour links by them
     max_reentry_s: float = 10.0  # one camera's consecutive sightings of a person at most this far apart (0: any)
     topology_far_cap: float = 0.25  # appearance FAR allowed through a learned transition: far / gate share, at most this
-    linkage: str = "average"  # cluster distance: mean (average), max (complete) or min (single) of member pairs
+    linkage: str = "complete"  # cluster distance: max (complete), mean (average) or min (single) of member pairs
 
 
 @dataclass(frozen=True)

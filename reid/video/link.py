@@ -2,7 +2,7 @@
 
 ``link_tracklets`` starts from the reviewer's must-link groups and singletons and merges clusters in rounds.
 Each round solves ``scipy.optimize.linear_sum_assignment`` between cluster *ends* (rows) and cluster
-*starts* (columns) in time order, on average-linkage embedding distances below ``cfg.threshold``, then
+*starts* (columns) in time order, on linkage distances (complete by default) below ``cfg.threshold``, then
 merges the assigned pairs in increasing cost, re-checking every constraint and the cost after each merge.
 Only tracklet pairs that could be consecutive sightings of one person are ever compared (time-gated per
 camera pair), so the work follows the number of plausible pairs. Why this is sound and independent of
@@ -60,7 +60,7 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     ``Store.tracklet_features()``. ``constraints``: ``.must_link`` (groups of ids) and ``.cannot_link`` (id
     pairs), e.g. ``Store.link_constraints()``; None for none. Returns one group per identity, every tracklet
     in exactly one group, groups in time order; a group's first member is its earliest tracklet, with cost
-    and confidence None; each later member carries the average-linkage distance at which it (with the
+    and confidence None; each later member carries the linkage distance at which it (with the
     cluster it headed) joined, and confidence ``clip(1 - cost / threshold, 0, 1)``.
     """
     cfg = cfg or LinkConfig()
