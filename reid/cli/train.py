@@ -45,16 +45,27 @@ LOSS_FLAGS = [
     Flag("--contrastive-margin", "loss.contrastive_margin", "negative margin of the contrastive loss"),
     Flag("--id-weight", "loss.id_weight", "weight of the identity cross-entropy (0 = no classifier head)"),
     Flag("--label-smoothing", "loss.label_smoothing", "label smoothing of the identity loss"),
+    Flag("--center-weight", "loss.center_weight", "weight of the center loss on the pre-BNNeck feature (0 = off; "
+         "Bag of Tricks: 0.0005)"),
+    Flag("--center-lr", "loss.center_lr", "learning rate of the centers' own SGD (Bag of Tricks: 0.5)"),
+    Flag("--circle-weight", "loss.circle_weight", "weight of the pair-wise circle loss (0 = off)"),
+    Flag("--circle-margin", "loss.circle_margin", "relaxation margin m of the circle loss"),
+    Flag("--circle-gamma", "loss.circle_gamma", "scale gamma of the circle loss"),
 ]
 OPTIM_FLAGS = [
     Flag("--optimizer", "optim.optimizer", "optimiser", choices=["adam", "adamw"]),
     Flag("--lr", "optim.lr", "base learning rate"),
     Flag("--weight-decay", "optim.weight_decay", "weight decay"),
-    Flag("--warmup-epochs", "optim.warmup_epochs", "epochs of linear warm-up from 1%% of the rate"),
-    Flag("--schedule", "optim.schedule", "decay after warm-up (per iteration; step at epoch milestones)",
-         choices=["cosine", "step"]),
+    Flag("--schedule-epochs", "optim.schedule_epochs", "run length the warm-up, milestones, delay and freeze "
+         "epochs are written for; they stretch to --epochs (0 = take them as epochs of this run)"),
+    Flag("--warmup-epochs", "optim.warmup_epochs", "epochs of linear warm-up from --warmup-factor of the rate"),
+    Flag("--warmup-factor", "optim.warmup_factor", "fraction of the rate the warm-up starts at"),
+    Flag("--schedule", "optim.schedule", "decay after warm-up (set every iteration)", choices=["step", "cosine"]),
     Flag("--milestones", "optim.milestones", "epochs where the step schedule multiplies the rate by --gamma"),
     Flag("--gamma", "optim.gamma", "factor of the step schedule"),
+    Flag("--delay-epochs", "optim.delay_epochs", "cosine: epochs at the full rate before the decay starts"),
+    Flag("--freeze-epochs", "optim.freeze_epochs", "epochs at the start when only the head trains (the backbone "
+         "is frozen, BatchNorm statistics too)"),
     Flag("--grad-clip", "optim.grad_clip", "max global gradient norm (0 = off)"),
 ]
 RUN_FLAGS = [
@@ -79,8 +90,10 @@ DIST_FLAGS = [
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a re-ID embedding (triplet loss on PK batches)",
-        description="Train a person re-ID embedding. Settings come from the defaults, then --config YAML, "
+        "train", help="train a re-ID embedding (Bag of Tricks by default: triplet + ID loss on PK batches)",
+        description="Train a person re-ID embedding. The defaults are the Bag of Tricks strong baseline (Luo "
+        "et al. 2019; configs/bot_r50.yaml adds its center loss and ImageNet weights), with its 120-epoch "
+        "schedule stretched to --epochs. Settings come from the defaults, then --config YAML, "
         "then the flags given. Writes last.pt every epoch, best.pt (by mAP), metrics.csv/json and curves.png "
         "to --out. Several GPUs: torchrun --standalone --nproc_per_node N -m reid -- train ... (--p identities "
         "per global step are split over the N processes; rank 0 prints and writes).",

@@ -1,79 +1,80 @@
-"""Learning-rate schedule: linear warm-up, then cosine decay or step decay.
+"""Learning-rate schedule: linear warm-up, then step or cosine decay, as a ``torch.optim.lr_scheduler.LambdaLR``.
 
-The factor is a pure function of the (fractional) epoch, ``lr_factor``; ``LRSchedule`` applies it to an
-optimiser once per iteration, so warm-up and cosine are smooth within an epoch while step decay changes at
-epoch boundaries (``milestones`` are epochs). Its only state is the iteration counter.
+The factor is a pure function of the (fractional) epoch, ``lr_factor``; ``build_scheduler`` wraps it in a
+``LambdaLR`` stepped once per iteration, so warm-up and cosine are smooth within an epoch and a step takes
+effect at the first iteration past its milestone. Its state (``last_epoch`` = iterations done, ``base_lrs``)
+is ``LambdaLR``'s own, so a resumed run restores it with ``load_state_dict``.
+
+Bag of Tricks (Luo et al. 2019) writes its schedule for 120 epochs: warm-up over 10 epochs from x0.01, then
+x0.1 at epochs 40 and 70. ``OptimConfig.schedule_epochs`` says which run length the config's epochs are
+written for; a run of another length stretches them in proportion (``stretch``), so the default schedule is
+BoT's exactly at 120 epochs and has the same shape at 8.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
+from torch.optim.lr_scheduler import LambdaLR
 
-from reid.config import ConfigError, OptimConfig
+from reid.config import SCHEDULES, ConfigError, OptimConfig
 
-# Warm-up starts at 1 % of the base rate (reid-strong-baseline: WARMUP_FACTOR 0.01); cosine ends at 1 % so the
-# last epochs still move the weights.
-WARMUP_START = 0.01
+__all__ = ["COSINE_FLOOR", "SCHEDULES", "build_scheduler", "describe", "lr_factor", "stretch"]
+
+# Cosine ends at 1 % of the base rate so the last epochs still move the weights (fast-reid ends at 0.2 %).
 COSINE_FLOOR = 0.01
 
 
+def stretch(cfg: OptimConfig, total_epochs: int) -> float:
+    """Factor from the config's epochs to this run's: ``total_epochs / schedule_epochs`` (1 when that is 0)."""
+    return total_epochs / cfg.schedule_epochs if cfg.schedule_epochs > 0 else 1.0
+
+
 def lr_factor(epoch: float, cfg: OptimConfig, total_epochs: int) -> float:
-    """Multiplier of the base learning rate at fractional ``epoch`` (0 = start of training)."""
-    if cfg.schedule not in ("cosine", "step"):
-        raise ConfigError(f"schedule must be cosine or step, got {cfg.schedule!r}")
-    warm = cfg.warmup_epochs
-    ramp = WARMUP_START + (1.0 - WARMUP_START) * epoch / warm if warm > 0 and epoch < warm else 1.0
+    """Multiplier of the base learning rate at fractional ``epoch`` (0 = start) of a ``total_epochs`` run."""
+    if cfg.schedule not in SCHEDULES:
+        raise ConfigError(f"optim.schedule must be one of {', '.join(SCHEDULES)}, got {cfg.schedule!r}")
+    s = stretch(cfg, total_epochs)
+    warm = cfg.warmup_epochs * s
+    ramp = cfg.warmup_factor + (1.0 - cfg.warmup_factor) * epoch / warm if epoch < warm else 1.0
     if cfg.schedule == "step":
-        return ramp * cfg.gamma ** sum(1 for m in cfg.milestones if math.floor(epoch) >= m)
-    if epoch < warm:
+        return ramp * cfg.gamma ** sum(1 for m in cfg.milestones if epoch >= m * s)
+    start = max(warm, cfg.delay_epochs * s)
+    if epoch < start:
         return ramp
-    t = min(max((epoch - warm) / max(total_epochs - warm, 1e-9), 0.0), 1.0)
+    t = min((epoch - start) / max(total_epochs - start, 1e-9), 1.0)
     return COSINE_FLOOR + (1.0 - COSINE_FLOOR) * 0.5 * (1.0 + math.cos(math.pi * t))
 
 
-class LRSchedule:
-    """Sets ``lr = base_lr * lr_factor(step / iters_per_epoch)`` on every parameter group.
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig, total_epochs: int,
+                    iters_per_epoch: int) -> LambdaLR:
+    """``LambdaLR`` setting ``lr = base_lr * lr_factor(iteration / iters_per_epoch)`` on every group.
 
-    Call ``step()`` after every optimiser step; the rate for step 0 is applied at construction.
+    Call ``step()`` after every optimiser step; the rate of iteration 0 is set at construction.
     """
+    if iters_per_epoch < 1:
+        raise ConfigError(f"iters_per_epoch must be >= 1, got {iters_per_epoch}")
+    lr_factor(0.0, cfg, total_epochs)  # a bad schedule name fails here, not at the first step
 
-    def __init__(self, optimizer: torch.optim.Optimizer, cfg: OptimConfig, total_epochs: int,
-                 iters_per_epoch: int):
-        if iters_per_epoch < 1:
-            raise ConfigError(f"iters_per_epoch must be >= 1, got {iters_per_epoch}")
-        self.optimizer = optimizer
-        self.cfg = cfg
-        self.total_epochs = total_epochs
-        self.iters_per_epoch = iters_per_epoch
-        self.base_lrs = [group.get("initial_lr", group["lr"]) for group in optimizer.param_groups]
-        for group, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
-            group["initial_lr"] = base
-        self.step_count = 0
-        self._apply()
+    def factor(iteration: int) -> float:  # a plain function: LambdaLR's state_dict then holds no config object
+        return lr_factor(iteration / iters_per_epoch, cfg, total_epochs)
 
-    @property
-    def epoch(self) -> float:
-        return self.step_count / self.iters_per_epoch
+    return LambdaLR(optimizer, factor)
 
-    def _apply(self) -> None:
-        factor = lr_factor(self.epoch, self.cfg, self.total_epochs)
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-            group["lr"] = base * factor
 
-    def step(self) -> None:
-        self.step_count += 1
-        self._apply()
-
-    def get_last_lr(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"step_count": self.step_count, "base_lrs": list(self.base_lrs)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.step_count = int(state["step_count"])
-        self.base_lrs = [float(x) for x in state["base_lrs"]]
-        self._apply()
+def describe(cfg: OptimConfig, total_epochs: int) -> str:
+    """One line for the log, in this run's epochs, e.g. ``step: warm-up 0.67 epochs from x0.01, x0.1 at 2.67,
+    4.67 (schedule_epochs 120 stretched to 8)``."""
+    s = stretch(cfg, total_epochs)
+    parts = [f"{cfg.schedule}: warm-up {cfg.warmup_epochs * s:.3g} epochs from x{cfg.warmup_factor:g}"]
+    if cfg.schedule == "step" and cfg.milestones:
+        parts.append(f"x{cfg.gamma:g} at epochs {', '.join(f'{m * s:.3g}' for m in cfg.milestones)}")
+    if cfg.schedule == "cosine":
+        parts.append(f"cosine to x{COSINE_FLOOR:g} from epoch {max(cfg.warmup_epochs, cfg.delay_epochs) * s:.3g}")
+    if cfg.freeze_epochs > 0:
+        parts.append(f"backbone frozen for {cfg.freeze_epochs * s:.3g} epochs")
+    line = ", ".join(parts)
+    if cfg.schedule_epochs > 0 and cfg.schedule_epochs != total_epochs:
+        line += f" (written for {cfg.schedule_epochs} epochs, stretched to {total_epochs})"
+    return line

@@ -101,7 +101,7 @@ def plot_curves(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
                if isinstance(r.get(key), int | float) and np.isfinite(r[key])]
         return [p[0] for p in pts], [p[1] for p in pts]
 
-    for key in ("loss", "triplet", "contrastive", "id"):
+    for key in ("loss", "triplet", "contrastive", "id", "center", "circle"):
         x, y = series(key)
         if x:
             ax_loss.plot(x, y, marker=".", label=key)

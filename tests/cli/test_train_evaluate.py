@@ -39,7 +39,7 @@ def test_train_then_evaluate(data: Path, tmp_path: Path, capsys: pytest.CaptureF
     assert header.split() == ["rank-1", "rank-5", "rank-10", "rank-20", "mAP"]
     assert any(line.startswith("plain") for line in printed.out.splitlines())
     assert any(line.startswith("re-ranked") for line in printed.out.splitlines())
-    for name in ("cmc.png", "retrieval.png", "evaluation.json"):
+    for name in ("cmc.png", "roc.png", "distances.png", "retrieval.png", "evaluation.json"):
         assert (out / name).is_file(), name
 
 
@@ -83,3 +83,82 @@ def test_missing_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_impossible_batch_is_a_config_error(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--data", str(data), "--out", str(tmp_path / "o"), *TINY, "--p", "50"]) == 2
     assert "p=50 identities per batch but the data has only 6" in capsys.readouterr().err
+
+
+def untrained_checkpoint(data: Path, path: Path) -> Path:
+    """A resnet18 checkpoint with random weights, as `reid train` would write it (no training)."""
+    import torch
+
+    from reid.engine.checkpoint import model_payload, save_checkpoint
+    from reid.models import build_model
+
+    cfg = config_from_args(parse(["--data", str(data), *TINY]))
+    torch.manual_seed(0)
+    return save_checkpoint(path, model_payload(cfg, build_model(cfg.model)))
+
+
+def protocol_pair_counts(data: Path) -> tuple[int, int]:
+    """(same-person across cameras, different-person) query-gallery pairs of the synthetic set, by brute force."""
+    from reid.data import load_dataset
+
+    ds = load_dataset(str(data), format="auto")
+    same = diff = 0
+    for q in ds.query:
+        for g in ds.gallery:
+            if q.pid == -1 or g.pid == -1 or (q.pid == g.pid and q.camid == g.camid):
+                continue
+            same, diff = (same + 1, diff) if q.pid == g.pid else (same, diff + 1)
+    return same, diff
+
+
+def test_evaluate_stores_verification_threshold(data: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from reid.engine.checkpoint import checkpoint_verification, load_checkpoint
+
+    ckpt = untrained_checkpoint(data, tmp_path / "run" / "best.pt")
+    thresholds = {}
+    for far in ("0.02", "0.3"):
+        rc = main(["evaluate", "--data", str(data), "--weights", str(ckpt), "--far", far, "--device", "cpu",
+                   "--no-progress"])
+        printed = capsys.readouterr()
+        assert rc == 0, printed.err
+        assert "TAR@FAR 0.01:" in printed.out and "TAR@FAR 0.001:" in printed.out and "EER:" in printed.out
+        assert f"threshold at FAR {float(far):g}:" in printed.out and str(ckpt) in printed.out
+        for name in ("roc.png", "distances.png", "cmc.png", "evaluation.json"):
+            assert (ckpt.parent / name).stat().st_size > 0, name
+        raw = torch.load(ckpt, map_location="cpu", weights_only=True)  # still a safe-loadable checkpoint
+        info = checkpoint_verification(raw, ckpt)
+        assert info is not None and set(info) == {"far", "threshold", "tar", "eer", "same_pairs", "diff_pairs",
+                                                  "data"}
+        assert info["far"] == float(far) and info["data"] == str(data)
+        assert (info["same_pairs"], info["diff_pairs"]) == protocol_pair_counts(data)
+        assert 0.0 <= info["tar"] <= 1.0 and 0.0 <= info["eer"] <= 1.0
+        assert set(load_checkpoint(ckpt)["model"]) == set(raw["model"])  # weights kept
+        thresholds[far] = info["threshold"]
+    assert thresholds["0.02"] <= thresholds["0.3"]  # linking more different pairs needs a larger threshold
+
+
+def test_checkpoint_verification_entry(data: Path, tmp_path: Path) -> None:
+    from reid.engine.checkpoint import checkpoint_verification, load_checkpoint, store_verification
+    from reid.errors import CheckpointError
+
+    ckpt = untrained_checkpoint(data, tmp_path / "best.pt")
+    assert checkpoint_verification(load_checkpoint(ckpt)) is None  # never evaluated
+    info = {"far": 0.01, "threshold": 0.8, "tar": 0.9, "eer": 0.05, "same_pairs": 10, "diff_pairs": 990,
+            "data": "synth"}
+    store_verification(ckpt, info)
+    assert checkpoint_verification(load_checkpoint(ckpt)) == info
+    with pytest.raises(CheckpointError, match="lacks threshold"):
+        store_verification(ckpt, {k: v for k, v in info.items() if k != "threshold"})
+    with pytest.raises(CheckpointError, match=r"bad\.pt: verification threshold nan"):
+        checkpoint_verification({"verification": {**info, "threshold": float("nan")}}, "bad.pt")
+    assert checkpoint_verification(load_checkpoint(ckpt)) == info  # a refused store leaves the file as it was
+
+
+def test_evaluate_rejects_a_bad_far(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ckpt = untrained_checkpoint(data, tmp_path / "best.pt")
+    assert main(["evaluate", "--data", str(data), "--weights", str(ckpt), "--far", "1.5", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--far 1.5" in err

@@ -22,13 +22,16 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def tiny_cfg(tiny_root: Path, tmp_path: Path) -> Callable[..., TrainConfig]:
-    """``tiny_cfg(out_name, epochs=..., ...)``: resnet18 at 64x32, P=4 K=4, CPU, writing to tmp_path/out_name."""
+    """``tiny_cfg(out_name, epochs=..., ...)``: resnet18 at 64x32, P=4 K=4, CPU, writing to tmp_path/out_name;
+    warm-up 1 epoch then cosine unless ``optim`` says otherwise."""
 
     def make(out: str = "run", optim: OptimConfig | None = None, **kw: Any) -> TrainConfig:
         values: dict[str, Any] = {
             "data": DataConfig(root=str(tiny_root), height=H, width=W, p=4, k=4),
             "model": ModelConfig(arch="resnet18", last_stride=1),
-            "optim": optim or OptimConfig(lr=1e-3, warmup_epochs=1),
+            # epochs as written (no stretching to the run's length), so a run cut short and resumed with more
+            # epochs follows the same schedule as one run straight through
+            "optim": optim or OptimConfig(lr=1e-3, warmup_epochs=1, schedule="cosine", schedule_epochs=0),
             "out": str(tmp_path / out), "epochs": 2, "eval_every": 1, "seed": 0, "device": "cpu",
         }
         values.update(kw)

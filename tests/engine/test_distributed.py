@@ -25,6 +25,7 @@ import reid.engine.trainer as trainer_module
 from reid.cli import main
 from reid.config import ConfigError, DistributedConfig, LossConfig, OptimConfig, TrainConfig
 from reid.data import PKSampler
+from reid.engine import builders
 from reid.engine.checkpoint import load_checkpoint, load_embedder
 from reid.engine.distributed import (
     from_main,
@@ -150,14 +151,14 @@ def _train_worker(rank: int, init_file: Path, runs: list[tuple[TrainConfig, bool
     """Train ``runs`` in order; after each, save this rank's model as ``dump/<out>-e<epochs>-rank<r>.pt``.
     Then train the first run again with a loss that diverges on rank 1; save each rank's error message."""
     _join(rank, init_file)
-    original = trainer_module._Run.run
+    original = trainer_module.Trainer.run
 
     def run_and_dump(self):
         result = original(self)
         torch.save(self.model.state_dict(), dump / f"{Path(self.cfg.out).name}-e{self.cfg.epochs}-rank{rank}.pt")
         return result
 
-    trainer_module._Run.run = run_and_dump
+    trainer_module.Trainer.run = run_and_dump
     for cfg, resume in runs:
         train(cfg, resume=resume, progress=False)
 
@@ -169,7 +170,7 @@ def _train_worker(rank: int, init_file: Path, runs: list[tuple[TrainConfig, bool
             NaNOnRank1.calls += 1
             return (loss * float("nan"), stats) if rank == 1 and NaNOnRank1.calls == 2 else (loss, stats)
 
-    trainer_module.ReIDLoss = NaNOnRank1
+    builders.ReIDLoss = NaNOnRank1
     try:
         train(dataclasses.replace(runs[0][0], out=str(dump / "nan")), progress=False)
     except TrainingError as exc:
@@ -182,7 +183,7 @@ def _stable(history: list[dict]) -> list[dict]:
 
 
 def test_ranks_agree_rank_0_writes_and_resume_is_exact(tiny_cfg, tmp_path: Path) -> None:
-    optim = OptimConfig(lr=1e-3, warmup_epochs=1, schedule="step", milestones=(1,), gamma=0.5)
+    optim = OptimConfig(lr=1e-3, warmup_epochs=1, schedule="step", milestones=(1,), gamma=0.5, schedule_epochs=0)
     common = {"optim": optim, "max_iters_per_epoch": 2, "distributed": DistributedConfig(all_gather=True),
               "loss": LossConfig(id_weight=1.0)}
     straight = tiny_cfg("straight", epochs=2, **common)
@@ -216,14 +217,14 @@ def _fail_on_rank_0_worker(rank: int, init_file: Path, cfg: TrainConfig, dump: P
         raise OSError(28, "No space left on device")
 
     for name, method, broken in (("evaluate", "_evaluate", bad_image), ("save", "_save", disk_full)):
-        original = getattr(trainer_module._Run, method)
+        original = getattr(trainer_module.Trainer, method)
         if rank == 0:
-            setattr(trainer_module._Run, method, broken)
+            setattr(trainer_module.Trainer, method, broken)
         try:
             train(dataclasses.replace(cfg, out=str(dump / name)), progress=False)
         except Exception as exc:
             (dump / f"{name}-rank{rank}.txt").write_text(f"{type(exc).__name__}: {exc}")
-        setattr(trainer_module._Run, method, original)
+        setattr(trainer_module.Trainer, method, original)
     dist.destroy_process_group()
 
 
@@ -260,7 +261,7 @@ def test_resume_on_one_process_continues_the_global_plan_and_rate(tiny_cfg, tmp_
                 drawn.append((self.epoch, batch))
                 yield batch
 
-    monkeypatch.setattr(trainer_module, "PKSampler", Recording)
+    monkeypatch.setattr(builders, "PKSampler", Recording)
     caplog.set_level(logging.INFO, logger=trainer_module.__name__)
     resumed = train(dataclasses.replace(cut, epochs=2), resume=True, progress=False)  # epoch 2 on 1 process
     resumed_batches, drawn[:] = list(drawn), []

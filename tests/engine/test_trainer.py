@@ -13,6 +13,7 @@ import torch
 import reid.engine.trainer as trainer_module
 from reid.config import ConfigError, LossConfig, OptimConfig
 from reid.data import load_dataset
+from reid.engine import builders
 from reid.engine.checkpoint import EmbedderMeta, load_checkpoint
 from reid.engine.features import evaluate_model
 from reid.engine.trainer import train
@@ -33,8 +34,8 @@ MAP_GAIN = 0.1
 
 
 def test_training_raises_map_and_writes_outputs(tiny_cfg) -> None:
-    cfg = tiny_cfg(epochs=16, eval_every=8, optim=OptimConfig(lr=2e-3, warmup_epochs=1),
-                   loss=LossConfig(id_weight=1.0))
+    optim = OptimConfig(lr=2e-3, warmup_epochs=1, schedule="cosine", schedule_epochs=0, grad_clip=5.0)
+    cfg = tiny_cfg(epochs=16, eval_every=8, optim=optim, loss=LossConfig(id_weight=1.0))
     torch.manual_seed(cfg.seed)
     untrained = build_model(cfg.model)
     meta = EmbedderMeta("resnet18", cfg.data.height, cfg.data.width, cfg.augment.mean, cfg.augment.std, 512)
@@ -57,7 +58,7 @@ def test_training_raises_map_and_writes_outputs(tiny_cfg) -> None:
 
 
 def test_resume_equals_an_uninterrupted_run(tiny_cfg) -> None:
-    optim = OptimConfig(lr=1e-3, warmup_epochs=1, schedule="step", milestones=(1,), gamma=0.5)
+    optim = OptimConfig(lr=1e-3, warmup_epochs=1, schedule="step", milestones=(1,), gamma=0.5, schedule_epochs=0)
     straight = train(tiny_cfg("straight", optim=optim, epochs=2, max_iters_per_epoch=3), progress=False)
     first = train(tiny_cfg("resumed", optim=optim, epochs=1, max_iters_per_epoch=3), progress=False)
     assert load_checkpoint(first.last)["epoch"] == 1
@@ -95,7 +96,7 @@ def test_resume_after_an_interruption_mid_cosine(tiny_cfg, monkeypatch) -> None:
     straight = train(cfg, progress=False)
 
     calls = []
-    original = trainer_module._Run._train_epoch
+    original = trainer_module.Trainer._train_epoch
 
     def interrupted(self, epoch):
         calls.append(epoch)
@@ -105,7 +106,7 @@ def test_resume_after_an_interruption_mid_cosine(tiny_cfg, monkeypatch) -> None:
 
     cut = dataclasses.replace(cfg, out=cfg.out.replace("straight", "cut"))
     with monkeypatch.context() as m:
-        m.setattr(trainer_module._Run, "_train_epoch", interrupted)
+        m.setattr(trainer_module.Trainer, "_train_epoch", interrupted)
         with pytest.raises(KeyboardInterrupt):
             train(cut, progress=False)
     assert load_checkpoint(f"{cut.out}/last.pt")["epoch"] == 1
@@ -124,7 +125,7 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tiny_cfg, monkeypatch) -> None
             NaNAfterThree.calls += 1
             return (loss * float("nan"), stats) if NaNAfterThree.calls == 4 else (loss, stats)
 
-    monkeypatch.setattr(trainer_module, "ReIDLoss", NaNAfterThree)
+    monkeypatch.setattr(builders, "ReIDLoss", NaNAfterThree)
     cfg = tiny_cfg(epochs=2, eval_every=0, max_iters_per_epoch=3)
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 2 iter 1; last good checkpoint kept at "
                                             r".*last\.pt") as info:
@@ -137,7 +138,7 @@ def test_losses_still_pending_when_a_short_epoch_ends_are_checked(tiny_cfg, monk
     """On CUDA the losses reach the host every few iterations, and an epoch can have fewer PK batches than
     epoch 0 (their number varies): its last losses must still be checked for NaN before last.pt is written."""
     batches: list[int] = []
-    original = trainer_module._Run.__init__
+    original = trainer_module.Trainer.__init__
 
     def short_epochs(self, *args):
         original(self, *args)
@@ -152,8 +153,8 @@ def test_losses_still_pending_when_a_short_epoch_ends_are_checked(tiny_cfg, monk
             NaNAtTheLastBatch.calls += 1
             return (loss * float("nan"), stats) if NaNAtTheLastBatch.calls == batches[0] else (loss, stats)
 
-    monkeypatch.setattr(trainer_module._Run, "__init__", short_epochs)
-    monkeypatch.setattr(trainer_module, "ReIDLoss", NaNAtTheLastBatch)
+    monkeypatch.setattr(trainer_module.Trainer, "__init__", short_epochs)
+    monkeypatch.setattr(builders, "ReIDLoss", NaNAtTheLastBatch)
     cfg = tiny_cfg(epochs=1, eval_every=0)
     with pytest.raises(TrainingError, match="no checkpoint was written yet") as info:
         train(cfg, progress=False)
