@@ -47,7 +47,7 @@ def test_unknown_key_is_rejected_with_the_known_ones(tmp_path):
 def test_wrong_type_names_the_key_the_value_and_the_type():
     with pytest.raises(ConfigError, match=r"^epochs must be an integer, got 'many'$"):
         from_dict(TrainConfig, {"epochs": "many"})
-    with pytest.raises(ConfigError, match=r"^link.threshold must be a number, got 'many'$"):
+    with pytest.raises(ConfigError, match=r"^link.threshold must be a number or none, got 'many'$"):
         from_dict(PipelineConfig, {"link": {"threshold": "many"}})
     with pytest.raises(ConfigError, match=r"^model.bnneck must be true or false, got 'yes'$"):
         from_dict(TrainConfig, {"model": {"bnneck": "yes"}})
@@ -157,7 +157,7 @@ CHOICES = {
     TrainConfig: {"data.format": "DATA_FORMATS", "data.cache_on": "CACHE_PLACES", "model.pooling": "POOLING",
                   "loss.mining": "MINING", "optim.optimizer": "OPTIMIZERS", "optim.schedule": "SCHEDULES",
                   "distributed.lr_scaling": "LR_SCALING", "device": "DEVICES"},
-    PipelineConfig: {"detector.kind": "DETECTORS", "tracker.kind": "TRACKERS", "device": "DEVICES"},
+    PipelineConfig: {"detector.kind": "DETECTORS", "tracker.kind": "TRACKERS", "link.linkage": "LINKAGES", "device": "DEVICES"},
 }
 
 

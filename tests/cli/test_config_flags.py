@@ -136,7 +136,7 @@ def test_flags_override_the_yaml_which_overrides_the_base(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("command", ["process", "demo"])
 @pytest.mark.parametrize("text, message", [
-    ("link:\n  threshold: many\n", "link.threshold must be a number, got 'many'"),
+    ("link:\n  threshold: many\n", "link.threshold must be a number or none, got 'many'"),
     ("detector:\n  kind: bogus\n", "detector.kind must be one of auto, yolo, hog, mot, got 'bogus'"),
     ("tracker:\n  kind: sort\n", "tracker.kind must be one of bytetrack, botsort, got 'sort'"),
     ("device: tpu\n", "device must be one of auto, cpu, cuda, cuda:N, got 'tpu'"),
