@@ -235,7 +235,9 @@ class _Linker:
             out = self.dense[i, j].astype(np.float64)
         else:
             out = paired_distance_numpy(self.emb[i], self.emb[j])
-        return out - self.route.bonus(*self._ordered(i, j))
+        # through a learned transition the threshold is thr + bonus: scale the distance so that every cost is
+        # compared with thr (and stays >= 0, so a reviewer's cost and confidence read as before)
+        return out * (self.thr / (self.thr + self.route.bonus(*self._ordered(i, j))))
 
     def _ordered(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(earlier, later, gap)`` of each pair: the tracklet that starts first, the other, and the time from
