@@ -36,6 +36,21 @@ _GATHER_NS, _SORT_NS, _CMP_NS, _CALL_NS = 3.0, 1.4, 0.22, 500.0
 _COMPRESS_NS, _ROW_NS = 1.3, 15000.0
 
 
+def protocol_arrays(distmat: Any, q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any) -> tuple[np.ndarray, ...]:
+    """The protocol's inputs as arrays: ``distmat`` (num_query, num_gallery) float32/float64, and 1-D pids and
+    camids of matching lengths; ``ValueError`` naming the shapes otherwise."""
+    distmat = np.asarray(distmat)
+    if distmat.dtype not in (np.float32, np.float64):
+        distmat = distmat.astype(np.float64)
+    q_pids, g_pids = np.asarray(q_pids).ravel(), np.asarray(g_pids).ravel()
+    q_camids, g_camids = np.asarray(q_camids).ravel(), np.asarray(g_camids).ravel()
+    if distmat.ndim != 2 or distmat.shape != (len(q_pids), len(g_pids)) \
+            or len(q_camids) != len(q_pids) or len(g_camids) != len(g_pids):
+        raise ValueError(f"distmat {distmat.shape} must be (num_query, num_gallery) = ({len(q_pids)}, "
+                         f"{len(g_pids)}); got {len(q_camids)} query and {len(g_camids)} gallery camids")
+    return distmat, q_pids, g_pids, q_camids, g_camids
+
+
 def evaluate_rank(distmat: np.ndarray, q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any,
                   max_rank: int = 50) -> tuple[np.ndarray, float]:
     """CMC curve and mean average precision, Market-1501 protocol.
@@ -58,15 +73,7 @@ def evaluate_rank(distmat: np.ndarray, q_pids: Any, g_pids: Any, q_camids: Any, 
     Raises:
         ValueError: shapes disagree, NaN distances, ``max_rank < 1``, or no query has a valid match.
     """
-    distmat = np.asarray(distmat)
-    if distmat.dtype not in (np.float32, np.float64):
-        distmat = distmat.astype(np.float64)
-    q_pids, g_pids = np.asarray(q_pids).ravel(), np.asarray(g_pids).ravel()
-    q_camids, g_camids = np.asarray(q_camids).ravel(), np.asarray(g_camids).ravel()
-    if distmat.ndim != 2 or distmat.shape != (len(q_pids), len(g_pids)) \
-            or len(q_camids) != len(q_pids) or len(g_camids) != len(g_pids):
-        raise ValueError(f"distmat {distmat.shape} must be (num_query, num_gallery) = ({len(q_pids)}, "
-                         f"{len(g_pids)}); got {len(q_camids)} query and {len(g_camids)} gallery camids")
+    distmat, q_pids, g_pids, q_camids, g_camids = protocol_arrays(distmat, q_pids, g_pids, q_camids, g_camids)
     if max_rank < 1:
         raise ValueError(f"max_rank must be >= 1, got {max_rank}")
     num_q, num_g = distmat.shape

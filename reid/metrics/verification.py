@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from reid.metrics.rank import protocol_arrays
+
 JUNK = -1
 FARS = (1e-2, 1e-3)  # the false-accept rates reported, as face verification does (LFW/IJB-style TAR@FAR)
 _CHUNK_ELEMENTS = 1 << 22  # distmat values masked at once
@@ -132,15 +134,7 @@ def pair_distances(distmat: np.ndarray, q_pids: Any, g_pids: Any, q_camids: Any,
         ``PairDistances(same, diff)``, each sorted ascending, in distmat's float dtype. Memory: one value
         per pair (Market-1501: ~66M different-person pairs, 266 MB as float32).
     """
-    distmat = np.asarray(distmat)
-    if distmat.dtype not in (np.float32, np.float64):
-        distmat = distmat.astype(np.float64)
-    q_pids, g_pids = np.asarray(q_pids).ravel(), np.asarray(g_pids).ravel()
-    q_camids, g_camids = np.asarray(q_camids).ravel(), np.asarray(g_camids).ravel()
-    if distmat.ndim != 2 or distmat.shape != (len(q_pids), len(g_pids)) \
-            or len(q_camids) != len(q_pids) or len(g_camids) != len(g_pids):
-        raise ValueError(f"distmat {distmat.shape} must be (num_query, num_gallery) = ({len(q_pids)}, "
-                         f"{len(g_pids)}); got {len(q_camids)} query and {len(g_camids)} gallery camids")
+    distmat, q_pids, g_pids, q_camids, g_camids = protocol_arrays(distmat, q_pids, g_pids, q_camids, g_camids)
     g_ok = g_pids != JUNK
     same, diff = [], []
     step = max(1, _CHUNK_ELEMENTS // max(len(g_pids), 1))

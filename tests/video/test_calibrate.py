@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
+from link_features import feature
 
 from reid.config import LinkConfig
 from reid.store.rows import LinkConstraints
 from reid.video.calibrate import DEFAULT_THRESHOLD, calibrate, known_pairs
-
-
-@dataclass
-class Feat:
-    id: int
-    camera: str
-    first_time: float
-    last_time: float
-    embedding: np.ndarray | None
 
 
 def unit(rng: np.random.Generator, n: int, d: int = 16) -> np.ndarray:
@@ -28,8 +18,8 @@ def unit(rng: np.random.Generator, n: int, d: int = 16) -> np.ndarray:
 
 def test_known_pairs_are_same_camera_overlaps_and_reviewer_decisions() -> None:
     e = np.eye(4, dtype=np.float32)
-    feats = [Feat(10, "a", 0, 5, e[0]), Feat(11, "a", 4, 8, e[1]), Feat(12, "a", 9, 12, e[2]),
-             Feat(13, "b", 0, 12, e[3])]
+    feats = [feature(10, "a", 0, 5, e[0]), feature(11, "a", 4, 8, e[1]), feature(12, "a", 9, 12, e[2]),
+             feature(13, "b", 0, 12, e[3])]
     diff, same = known_pairs(feats, LinkConstraints(must_link=[(10, 13)], cannot_link={(12, 13)}))
     # 10/11 overlap in camera a; 11/12 do not; 12/13 rejected by a reviewer; 10/13 confirmed
     assert diff.tolist() == [[0, 1], [2, 3]]
@@ -39,7 +29,7 @@ def test_known_pairs_are_same_camera_overlaps_and_reviewer_decisions() -> None:
 def test_threshold_keeps_the_far_of_known_different_pairs_below_it() -> None:
     rng = np.random.default_rng(0)
     # 60 people at once in one camera: every pair overlaps in time, so all 1770 pairs are known-different
-    feats = [Feat(i, "cam", 0.0, 10.0, e) for i, e in enumerate(unit(rng, 60))]
+    feats = [feature(i, "cam", 0.0, 10.0, e) for i, e in enumerate(unit(rng, 60))]
     cal = calibrate(feats, None, LinkConfig(far=0.01))
     diff, _ = known_pairs(feats)
     emb = np.stack([f.embedding for f in feats])
@@ -52,7 +42,7 @@ def test_threshold_keeps_the_far_of_known_different_pairs_below_it() -> None:
 
 def test_precedence_explicit_then_site_then_checkpoint_then_default() -> None:
     rng = np.random.default_rng(1)
-    few = [Feat(i, "cam", 0.0, 1.0, e) for i, e in enumerate(unit(rng, 4))]  # 6 pairs < min_pairs
+    few = [feature(i, "cam", 0.0, 1.0, e) for i, e in enumerate(unit(rng, 4))]  # 6 pairs < min_pairs
     assert calibrate(few, None, LinkConfig(threshold=0.42)).threshold == pytest.approx(0.42)
     by_ckpt = calibrate(few, None, LinkConfig(), checkpoint_threshold=0.77)
     assert by_ckpt.threshold == pytest.approx(0.77) and "checkpoint" in by_ckpt.source
@@ -63,9 +53,9 @@ def test_precedence_explicit_then_site_then_checkpoint_then_default() -> None:
 def test_tar_reported_on_confirmed_pairs() -> None:
     rng = np.random.default_rng(2)
     base = unit(rng, 30)
-    feats = [Feat(i, "a", 0.0, 5.0, e) for i, e in enumerate(base)]
+    feats = [feature(i, "a", 0.0, 5.0, e) for i, e in enumerate(base)]
     near = base[0] + 0.01 * rng.normal(size=base.shape[1]).astype(np.float32)
-    feats.append(Feat(100, "b", 20.0, 25.0, near / np.linalg.norm(near)))
+    feats.append(feature(100, "b", 20.0, 25.0, near / np.linalg.norm(near)))
     cal = calibrate(feats, LinkConstraints(must_link=[(0, 100)]), LinkConfig())
     assert cal.same_pairs == 1 and cal.tar == 1.0
 

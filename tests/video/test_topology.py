@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from link_features import feature
 
 from reid.config import LinkConfig
+from reid.store.rows import TrackletFeature
 from reid.video.link import link_tracklets
 from reid.video.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name
 
 
-@dataclass
-class Feat:
-    id: int
-    camera: str
-    first_time: float
-    last_time: float
-    embedding: np.ndarray
-    entry: tuple[float, float] | None = None
-    exit: tuple[float, float] | None = None
-
-
-def scene(seed: int = 0, people: int = 12) -> tuple[list[Feat], dict[int, int]]:
+def scene(seed: int = 0, people: int = 12) -> tuple[list[TrackletFeature], dict[int, int]]:
     """Every person walks through camera a, leaves it at its right edge (middle row), and enters camera b at
     its left edge 3 +- 0.5 s later. Returns tracklets and tracklet id -> person."""
     rng = np.random.default_rng(seed)
@@ -34,7 +23,7 @@ def scene(seed: int = 0, people: int = 12) -> tuple[list[Feat], dict[int, int]]:
                                            ("b", (t + 5 + rng.uniform(2.5, 3.5), t + 12), (0.05, 0.5), (0.5, 0.1))):
             e = looks[k] + 0.3 * rng.normal(size=32)
             fid = len(feats)
-            feats.append(Feat(fid, cam, t0, t1, (e / np.linalg.norm(e)).astype(np.float32), entry, exit_))
+            feats.append(feature(fid, cam, t0, t1, (e / np.linalg.norm(e)).astype(np.float32), entry, exit_))
             person[fid] = k
     return feats, person
 
@@ -61,7 +50,7 @@ def test_gate_keeps_a_look_alike_at_the_wrong_door_apart() -> None:
     # a look-alike of person 3, even closer to their camera-a tracklet than they are themselves, enters camera b
     # at the top-left corner on time
     twin = feats[7]
-    feats.append(Feat(100, "b", twin.first_time - 0.2, twin.last_time, feats[6].embedding.copy(), (0.05, 0.05),
+    feats.append(feature(100, "b", twin.first_time - 0.2, twin.last_time, feats[6].embedding.copy(), (0.05, 0.05),
                       (0.5, 0.1)))
     with_topology = link_tracklets(feats, None, LinkConfig(threshold=1.0))
     without = link_tracklets(feats, None, LinkConfig(threshold=1.0, topology=False))
@@ -79,8 +68,8 @@ def test_a_lost_track_is_picked_up_where_it_was_lost_not_across_the_view() -> No
     # person 5 is lost in camera b and picked up 2 s later where it was lost; a look-alike appears across the view
     lost = feats[11]
     near = lost.embedding.copy()
-    feats.append(Feat(200, "b", lost.last_time + 2.0, lost.last_time + 6.0, near, lost.exit, (0.9, 0.1)))
-    feats.append(Feat(201, "b", lost.last_time + 2.0, lost.last_time + 6.0, near.copy(), (0.9, 0.9), (0.9, 0.1)))
+    feats.append(feature(200, "b", lost.last_time + 2.0, lost.last_time + 6.0, near, lost.exit, (0.9, 0.1)))
+    feats.append(feature(201, "b", lost.last_time + 2.0, lost.last_time + 6.0, near.copy(), (0.9, 0.9), (0.9, 0.1)))
     groups = link_tracklets(feats, None, LinkConfig(threshold=1.0, max_reentry_s=10.0))
     g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
     assert g[200] == g[11] and g[201] != g[11]
