@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from site_helpers import deep_sort_state_dict, make_site
+from deep_sort_layout import deep_sort_state_dict
+from site_helpers import make_site
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from site_helpers import deep_sort_state_dict
+from deep_sort_layout import deep_sort_state_dict
 
 from reid.adapt import AdaptConfig, adapt
 from reid.cli import main

