@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from reid.losses.distances import paired_distance
-from reid.losses.miners import Pairs, Quadruplets, Triplets, mined_samples
+from reid.losses.miners import Pairs, Quadruplets, Triplets, samples_in_use
 
 
 class CenterLoss(nn.Module):
@@ -37,13 +37,7 @@ class CenterLoss(nn.Module):
 
         Returns 0 (with a zero gradient) for an empty batch or empty ``indices``.
         """
-        num_classes, feat_dim = self.centers.shape
-        if embeddings.dim() != 2 or embeddings.shape[1] != feat_dim or labels.shape != (len(embeddings),):
-            raise ValueError(f"center loss needs (B, {feat_dim}) features and (B,) labels, got "
-                             f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
-        if indices is not None:
-            rows = mined_samples(indices)
-            embeddings, labels = embeddings[rows], labels[rows]
+        embeddings, labels = samples_in_use(embeddings, labels, indices, self.centers.shape[1], "center loss")
         centers = self.centers.to(embeddings.dtype)[labels]
         per_sample = paired_distance(embeddings, centers, squared=True)
         return per_sample.sum() / max(len(per_sample), 1)

@@ -85,6 +85,19 @@ def mined_samples(indices: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return torch.unique(torch.cat([t.reshape(-1) for t in indices]))
 
 
+def samples_in_use(embeddings: torch.Tensor, labels: torch.Tensor, indices: tuple[torch.Tensor, ...] | None,
+                   dim: int, what: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(embeddings, labels)`` checked to be (B, ``dim``) and (B,), restricted to the samples mined
+    ``indices`` use (all when None), for per-sample losses (center, proxy); ``what`` names the loss in errors."""
+    if embeddings.dim() != 2 or embeddings.shape[1] != dim or labels.shape != (len(embeddings),):
+        raise ValueError(f"{what} needs (B, {dim}) embeddings and (B,) labels, got "
+                         f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
+    if indices is None:
+        return embeddings, labels
+    rows = mined_samples(indices)
+    return embeddings[rows], labels[rows]
+
+
 @register_miner("batch_hard")
 def mine_batch_hard(dist: torch.Tensor, labels: torch.Tensor) -> Triplets:
     """Batch-hard mining (Hermans et al. 2017): per anchor its farthest positive and nearest negative.

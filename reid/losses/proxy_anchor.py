@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from reid.losses.distances import cosine_similarity
-from reid.losses.miners import Pairs, Quadruplets, Triplets, mined_samples
+from reid.losses.miners import Pairs, Quadruplets, Triplets, samples_in_use
 
 
 def _log1p_sum_exp(logits: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
@@ -48,12 +48,7 @@ class ProxyAnchorLoss(nn.Module):
                 indices: Triplets | Pairs | Quadruplets | None = None) -> torch.Tensor:
         """(B, D) embeddings, (B,) labels -> () loss; with mined ``indices``, over the samples they use only."""
         num_classes, dim = self.proxies.shape
-        if embeddings.dim() != 2 or embeddings.shape[1] != dim or labels.shape != (len(embeddings),):
-            raise ValueError(f"proxy-anchor loss needs (B, {dim}) embeddings and (B,) labels, got "
-                             f"{tuple(embeddings.shape)} and {tuple(labels.shape)}")
-        if indices is not None:
-            rows = mined_samples(indices)
-            embeddings, labels = embeddings[rows], labels[rows]
+        embeddings, labels = samples_in_use(embeddings, labels, indices, dim, "proxy-anchor loss")
         sim = cosine_similarity(embeddings, self.proxies.to(embeddings.dtype))  # (B, C)
         own = labels.unsqueeze(1) == torch.arange(num_classes, device=labels.device).unsqueeze(0)
         pos = _log1p_sum_exp(self.alpha * (self.margin - sim), own)
