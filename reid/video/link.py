@@ -480,7 +480,7 @@ class _Routes:
             self.gated, self.lo, self.hi = topology.tables(cameras)
 
     def continues(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
-        """Same-camera pairs where q starts near where p ended: within ``REACH_S`` of a walk plus a margin
+        """Same-camera pairs where q starts near where p ended: within ``REACH_PER_S`` times the gap plus ``REACH_MARGIN``
         (fractions of the frame); unknown ends count as near."""
         moved = np.linalg.norm(self.entry_xy[q] - self.exit_xy[p], axis=1)
         near = ~(moved > REACH_MARGIN + REACH_PER_S * np.maximum(gap, 0.0))  # NaN (unknown) -> near

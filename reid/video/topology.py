@@ -106,10 +106,6 @@ class Topology:
                 return t
         return None
 
-    def gated(self, src: str, dst: str) -> bool:
-        """Whether sightings from ``src`` to ``dst`` must go through a learned transition."""
-        return (src, dst) in self.by_pair
-
     def tables(self, cameras: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Arrays for vectorised checks over camera codes (index in ``cameras``) and zones:
         ``gated`` (C, C) bool, ``lo``/``hi`` (C, C, Z + 1, Z + 1) windows (zone index Z = unknown: the union
