@@ -127,6 +127,10 @@ class ModelConfig(Checked):
     embedding_dim: int = 0  # 0 keeps the backbone's feature size (512 or 2048)
     bnneck: bool = True
     pretrained: str | None = None  # local ImageNet weights file; never downloaded
+    # From scratch only (no ``pretrained``): each residual block's last BatchNorm starts at gamma 0, so every
+    # block starts as the identity (Goyal et al. 2017; torchvision's ``zero_init_residual``). Not part of Bag of
+    # Tricks, which starts from ImageNet weights; loaded weights replace it. Effect: reid.models.backbone.
+    zero_init_residual: bool = True
 
 
 @dataclass(frozen=True)
@@ -271,6 +275,10 @@ class LinkConfig(Checked):
     max_reentry_s: float = 10.0  # one camera's consecutive sightings of a person at most this far apart (0: any)
     topology_far_cap: float = 0.25  # appearance FAR allowed through a learned transition: far / gate share, at most this
     linkage: str = "complete"  # cluster distance: max (complete), mean (average) or min (single) of member pairs
+    stitch: bool = True  # first join a camera's lost tracks picked up again (motion-gated, reid.video.stitch)
+    stitch_gap_s: float = 3.0  # ... at most this long after the track was lost
+    stitch_reach: float = 0.4  # ... starting within this many box heights of where the lost track was heading
+    stitch_reach_per_s: float = 0.4  # ... plus this many per second of gap
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def detect_all(video: Path, weights: Path, cache: Path, imgsz: int, conf: float)
 def track_all(frames: list[np.ndarray], dets: list, fps: float) -> dict[int, list[tuple[int, np.ndarray]]]:
     """Track id -> [(source frame, xyxy box)] over the whole video."""
     cfg = TrackerConfig(kind="botsort", settings={"track_buffer": 90, "new_track_thresh": 0.3},
-                        min_length=3, min_box_height=0, best_k=0)
+                        min_length=3, min_box_height=0, best_k=0, split_switches=False)
     builder = TrackletBuilder("full", "vtest", cfg, fps)
     for i, (image, d) in enumerate(zip(frames, dets, strict=True)):
         builder.update(Frame("full", "vtest", i, i / fps, image), d)

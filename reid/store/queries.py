@@ -17,6 +17,7 @@ from reid.store.rows import (
     ReviewLogRow,
     TrackletFeature,
     TrackletRow,
+    TrackMotion,
     VideoRow,
 )
 
@@ -62,21 +63,44 @@ def tracklet_features(conn: sqlite3.Connection) -> list[TrackletFeature]:
                         "FROM tracklets t JOIN cameras c ON c.id = t.camera_id "
                         "WHERE t.embedding IS NOT NULL ORDER BY t.id")
     return [TrackletFeature(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<f4").astype(np.float32),
-                            *ends.get(r[0], (None, None)))
+                            *ends.get(r[0], (None, None, None)))
             for r in rows]
 
 
-def _tracklet_ends(conn: sqlite3.Connection) -> dict[int, tuple[tuple[float, float], tuple[float, float]]]:
-    """Tracklet id -> (entry, exit): bottom centre of its first and last box as fractions of the frame size."""
+END_WINDOW_S = 1.0  # a tracklet's velocity at an end is fitted over this much of its boxes
+
+
+def _tracklet_ends(conn: sqlite3.Connection) -> dict[int, tuple[tuple[float, float], tuple[float, float], TrackMotion]]:
+    """Tracklet id -> (entry, exit, motion): bottom centre of its first and last box as fractions of the frame
+    size, and how it moves at both ends (``TrackMotion``)."""
     rows = conn.execute(
-        "SELECT t.id, (d.x1 + d.x2) / 2.0 / v.width, d.y2 / v.height, d.frame = t.first_frame "
+        "SELECT t.id, d.time, (d.x1 + d.x2) / 2.0 / v.width, d.y2 / v.height, (d.y2 - d.y1) / v.height, "
+        "d.time <= t.first_time + ?, d.time >= t.last_time - ?, CAST(v.width AS REAL) / v.height "
         "FROM tracklets t JOIN videos v ON v.id = t.video_id JOIN detections d ON d.tracklet_id = t.id "
-        "AND d.frame IN (t.first_frame, t.last_frame) WHERE t.embedding IS NOT NULL")
-    first: dict[int, tuple[float, float]] = {}
-    last: dict[int, tuple[float, float]] = {}
-    for tid, x, y, is_first in rows:
-        (first if is_first else last)[tid] = (float(x), float(y))
-    return {tid: (first[tid], last.get(tid, first[tid])) for tid in first}
+        "WHERE t.embedding IS NOT NULL AND (d.time <= t.first_time + ? OR d.time >= t.last_time - ?) "
+        "ORDER BY t.id, d.frame", (END_WINDOW_S,) * 4).fetchall()
+    out = {}
+    start = 0
+    for k in range(1, len(rows) + 1):
+        if k < len(rows) and rows[k][0] == rows[start][0]:
+            continue
+        part = np.array([r[1:7] for r in rows[start:k]], np.float64)  # time, x, y, height, at entry, at exit
+        head, tail = part[part[:, 4] > 0], part[part[:, 5] > 0]
+        motion = TrackMotion(_velocity(head), _velocity(tail), float(np.median(head[:, 3])),
+                             float(np.median(tail[:, 3])), float(rows[start][7]))
+        out[int(rows[start][0])] = ((float(head[0, 1]), float(head[0, 2])), (float(tail[-1, 1]), float(tail[-1, 2])),
+                                    motion)
+        start = k
+    return out
+
+
+def _velocity(part: np.ndarray) -> tuple[float, float]:
+    """Least-squares velocity (dx/dt, dy/dt) of the feet over rows ``(time, x, y, ...)``; 0 for one time."""
+    t = part[:, 0] - part[:, 0].mean()
+    denom = float(t @ t)
+    if denom <= 0:
+        return 0.0, 0.0
+    return float(t @ part[:, 1] / denom), float(t @ part[:, 2] / denom)
 
 
 def link_constraints(conn: sqlite3.Connection) -> LinkConstraints:

@@ -73,10 +73,23 @@ class LinkConstraints:
 
 
 @dataclass(frozen=True)
+class TrackMotion:
+    """How a tracklet moves at its two ends, for stitching a lost track back together: velocities of the feet
+    (fractions of the frame width / height per second, fitted over the first / last second of boxes; 0 when
+    one box), box heights (fractions of the frame height) and the frame's width / height."""
+
+    entry_velocity: tuple[float, float]
+    exit_velocity: tuple[float, float]
+    entry_height: float
+    exit_height: float
+    aspect: float
+
+
+@dataclass(frozen=True)
 class TrackletFeature:
     """A tracklet as the cross-camera linker sees it. ``embedding``: (D,) float32, L2-normalised; ``entry`` /
     ``exit``: where it enters and leaves the view, the bottom centre (feet) of its first / last box as
-    fractions ``(x, y)`` of the frame width and height (None when unknown)."""
+    fractions ``(x, y)`` of the frame width and height (None when unknown); ``motion``: see ``TrackMotion``."""
 
     id: int
     camera: str
@@ -87,6 +100,7 @@ class TrackletFeature:
     embedding: np.ndarray
     entry: tuple[float, float] | None = None
     exit: tuple[float, float] | None = None
+    motion: TrackMotion | None = None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from reid.losses import paired_distance_numpy, pairwise_distance_numpy
 from reid.metrics.verification import threshold_at_far
 from reid.store.rows import LinkProposal
 from reid.video.calibrate import calibrate, different_distances
+from reid.video.stitch import pool, stitch_tracklets
 from reid.video.topology import (
     GRID,
     UNKNOWN,
@@ -68,10 +69,18 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
         return []
     if cfg.threshold is None:
         cfg = replace(cfg, threshold=calibrate(features, constraints, cfg).threshold)
-    if not cfg.topology:
-        return _link_once(features, constraints, cfg, None, np.zeros(0))
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
-    negatives = different_distances(usable, constraints)
+    negatives = different_distances(usable, constraints) if cfg.topology else np.zeros(0)
+    pooled = pool(features, constraints, stitch_tracklets(usable, constraints, cfg, float(cfg.threshold)))
+    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives))
+
+
+def _link_units(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
+                negatives: np.ndarray) -> list[list[LinkProposal]]:
+    """Link tracklets (or stitched chains) across cameras: with the learned topology when ``cfg.topology``."""
+    if not cfg.topology:
+        return _link_once(features, constraints, cfg, None, negatives)
+    usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
     # bootstrap on mutual nearest neighbours by rank alone: a camera's colour shift moves every cross-camera
     # distance, so no absolute threshold; wrong ones scatter over zones and gaps and the robust windows drop them
     topology = learn_topology(usable, confident_links(usable, np.inf, TopologyConfig()))
@@ -226,6 +235,17 @@ class _Linker:
                 self.cost[i] = float(self.pair_costs(np.full(k, i), np.array(idx[:k])).mean())
             self.cost[self.find(idx[0])] = None
 
+    def _apart(self, xs: np.ndarray, ys: np.ndarray) -> bool:
+        """No cannot-link between member sets ``xs`` and ``ys``, and no two of one camera overlap in time."""
+        if self.cannot:
+            yset = set(ys.tolist())
+            if any(self.cannot.get(x, set()) & yset for x in xs.tolist()):
+                return False
+        m = np.concatenate([xs, ys])
+        s = m[np.lexsort((self.rank[m], self.cams[m]))]
+        same = self.cams[s[1:]] == self.cams[s[:-1]]
+        return not np.any(same & (self.t0[s[1:]] <= self.t1[s[:-1]]))
+
     # ------------------------------------------------------------------------------------ distances
     def pair_costs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Distance between tracklets ``i[k]`` and ``j[k]``, float64: the Euclidean metric of
@@ -305,19 +325,16 @@ class _Linker:
     # ------------------------------------------------------------------------------------ constraints
     def legal_merge(self, xs: np.ndarray, ys: np.ndarray) -> bool:
         """Whether the union of member sets ``xs`` and ``ys`` may be one person."""
-        if self.cannot:
-            yset = set(ys.tolist())
-            if any(self.cannot.get(x, set()) & yset for x in xs.tolist()):
-                return False
-        m = np.concatenate([xs, ys])
-        m = m[np.argsort(self.rank[m])]
-        # one camera: no two members overlap in time (sorted by camera, then time; neighbours suffice)
-        s = m[np.lexsort((self.rank[m], self.cams[m]))]
-        same = self.cams[s[1:]] == self.cams[s[:-1]]
-        if np.any(same & (self.t0[s[1:]] <= self.t1[s[:-1]])):
+        if not self._apart(xs, ys):
             return False
-        # consecutive sightings in time order: transit windows
-        p, q = m[:-1], m[1:]
+        # consecutive sightings in time order, one from each side: transit windows (pairs within a side were
+        # checked when it was formed, or a reviewer or a stitch put them together)
+        m = np.concatenate([xs, ys])
+        side = np.concatenate([np.zeros(len(xs), bool), np.ones(len(ys), bool)])
+        order = np.argsort(self.rank[m])
+        m, side = m[order], side[order]
+        new = side[:-1] != side[1:]
+        p, q = m[:-1][new], m[1:][new]
         gap = self.t0[q] - self.t1[p]
         ok = (gap >= self.lo[self.cams[p], self.cams[q]]) & (gap <= self.hi[self.cams[p], self.cams[q]])
         return bool(np.all(ok & self.route.allowed(p, q, gap)))

@@ -75,6 +75,14 @@ class Transition:
         return (f"{self.src} {zone_name(self.exit_zone)} -> {self.dst} {zone_name(self.entry_zone)}, "
                 f"{self.lo:+.1f}..{self.hi:+.1f} s ({self.support} links)")
 
+    def zone_pairs(self) -> list[tuple[int, int]]:
+        """The (exit, entry) zone pairs it covers: its own, and the same crossing a row up or down (exit and
+        entry zones one row up, or both one row down): people cross a border between two views at any height.
+        A zone pair one row apart on one side only is another way (another door) and is not covered."""
+        (er, ec), (nr, nc) = divmod(self.exit_zone, GRID), divmod(self.entry_zone, GRID)
+        return [((er + a) * GRID + ec, (nr + a) * GRID + nc) for a in (-1, 0, 1)
+                if 0 <= er + a < GRID and 0 <= nr + a < GRID]
+
 
 @dataclass(frozen=True)
 class TopologyConfig:
@@ -101,7 +109,7 @@ class Topology:
     def match(self, src: str, dst: str, exit_zone: int, entry_zone: int, gap: float) -> Transition | None:
         """The learned transition this sighting pair goes through, or None."""
         for t in self.by_pair.get((src, dst), ()):
-            zones_ok = UNKNOWN in (exit_zone, entry_zone) or (t.exit_zone, t.entry_zone) == (exit_zone, entry_zone)
+            zones_ok = UNKNOWN in (exit_zone, entry_zone) or (exit_zone, entry_zone) in t.zone_pairs()
             if zones_ok and t.lo <= gap <= t.hi:
                 return t
         return None
@@ -120,10 +128,10 @@ class Topology:
                 continue
             a, b = code[t.src], code[t.dst]
             gated[a, b] = True
-            for ez in (t.exit_zone, z):
-                for nz in (t.entry_zone, z):
-                    lo[a, b, ez, nz] = min(lo[a, b, ez, nz], t.lo)
-                    hi[a, b, ez, nz] = max(hi[a, b, ez, nz], t.hi)
+            for ez, nz in t.zone_pairs():
+                for e, n_ in ((ez, nz), (ez, z), (z, nz), (z, z)):
+                    lo[a, b, e, n_] = min(lo[a, b, e, n_], t.lo)
+                    hi[a, b, e, n_] = max(hi[a, b, e, n_], t.hi)
         return gated, lo, hi
 
 
