@@ -38,7 +38,7 @@ SCHEDULES = ("step", "cosine")  # optim.schedule
 DATA_FORMATS = ("auto", "market", "generic")  # data.format (reid.data.FORMATS)
 DETECTORS = ("auto", "yolo", "hog", "mot")  # detector.kind
 TRACKERS = ("bytetrack", "botsort")  # tracker.kind
-LINKAGES = ("average", "complete", "single")  # link.linkage
+LINKAGES = ("average", "complete", "single", "cross-complete")  # link.linkage
 
 
 class _DeviceNames(tuple):
@@ -274,7 +274,8 @@ class LinkConfig(Checked):
     topology: bool = True  # learn entry/exit zones and transit times per camera pair; gate and favour links by them
     max_reentry_s: float = 10.0  # one camera's consecutive sightings of a person at most this far apart (0: any)
     topology_far_cap: float = 0.25  # appearance FAR allowed through a learned transition: far / gate share, at most this
-    linkage: str = "complete"  # cluster distance: max (complete), mean (average) or min (single) of member pairs
+    linkage: str = "cross-complete"  # cluster distance: max over cross-camera member pairs (cross-complete), or
+    # over all member pairs (complete), their mean (average) or min (single); reid.video.link._reduce
     stitch: bool = True  # first join a camera's lost tracks picked up again (motion-gated, reid.video.stitch)
     stitch_gap_s: float = 3.0  # ... at most this long after the track was lost
     stitch_reach: float = 0.4  # ... starting within this many box heights of where the lost track was heading

@@ -17,7 +17,7 @@ two must-link groups (two reviewed identities) are never merged by the linker.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -144,7 +144,7 @@ class _Linker:
                  topology: Topology | None = None) -> None:
         feats = sorted(features, key=lambda f: int(f.id))
         self.thr = float(cfg.threshold) if cfg.threshold is not None else calibrate(features, constraints, cfg).threshold
-        self.aggregate = _AGGREGATES[cfg.linkage]
+        self.linkage_kind = cfg.linkage
         self.ids = np.array([int(f.id) for f in feats], np.int64)
         if len(np.unique(self.ids)) != len(self.ids):
             raise ValueError("link_tracklets: tracklet ids must be unique")
@@ -377,8 +377,8 @@ class _Linker:
         log.debug("linking done in %d rounds", rounds)
 
     def linkage(self, pairs: np.ndarray, roots: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-        """Linkage distance of each cluster pair (rows of ``pairs``: two root indices): the mean, max or min
-        (``cfg.linkage``: average, complete, single) of its member pair costs."""
+        """Linkage distance of each cluster pair (rows of ``pairs``: two root indices), by ``cfg.linkage`` over
+        its member pair costs (``_reduce``)."""
         if len(pairs) == 0:
             return np.zeros(0)
         order, start = self.member_index(roots)
@@ -388,12 +388,7 @@ class _Linker:
         k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         i = order[start[pairs[which, 0]] + k // sy[which]]
         j = order[start[pairs[which, 1]] + k % sy[which]]
-        costs = self.pair_costs(i, j)
-        if self.aggregate is np.mean:
-            return np.bincount(which, costs, minlength=len(pairs)) / count
-        out = np.full(len(pairs), -np.inf if self.aggregate is np.max else np.inf)
-        (np.maximum if self.aggregate is np.max else np.minimum).at(out, which, costs)
-        return out
+        return _reduce(self.linkage_kind, self.pair_costs(i, j), self.cams[i] != self.cams[j], which, len(pairs))
 
     def assign(self, pairs: np.ndarray, cost: np.ndarray) -> list[tuple[float, int, int]]:
         """Hungarian matching of earlier clusters (rows) to later clusters (columns), one component of the
@@ -431,7 +426,9 @@ class _Linker:
                 if ra == rb or (self.has_ml[ra] and self.has_ml[rb]):
                     continue
                 xs, ys = self.members(ra), self.members(rb)
-                cost = float(self.aggregate(self.pair_costs(np.repeat(xs, len(ys)), np.tile(ys, len(xs)))))
+                i, j = np.repeat(xs, len(ys)), np.tile(ys, len(xs))
+                cost = float(_reduce(self.linkage_kind, self.pair_costs(i, j), self.cams[i] != self.cams[j],
+                                     np.zeros(len(i), np.int64), 1)[0])
                 if cost >= self.thr or not self.legal_merge(xs, ys):
                     continue
                 a, b = ra, rb
@@ -473,7 +470,25 @@ class _Linker:
 # covers box jitter.
 REACH_MARGIN = 0.05
 REACH_PER_S = 0.1
-_AGGREGATES: dict[str, Callable[[np.ndarray], Any]] = {"average": np.mean, "complete": np.max, "single": np.min}
+
+
+def _reduce(kind: str, costs: np.ndarray, across: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
+    """The linkage distance of ``n`` cluster pairs from their member pair ``costs`` (pair k belongs to cluster
+    pair ``which[k]``; ``across``: the two members are in different cameras): the mean (average), max
+    (complete) or min (single) of all of them; ``cross-complete``: the max over the pairs across cameras only
+    (all pairs if there are none). Sightings of one camera are held together by the tracker, the stitcher and
+    the re-entry limit, which check time and motion; two sightings seconds apart in one view differ in pose
+    and light far more than the calibrated threshold allows, so complete linkage over them blocks a merge the
+    cross-camera evidence supports, while every sighting in one camera must still look like every sighting
+    in the other."""
+    if kind == "average":
+        return np.bincount(which, costs, minlength=n) / np.maximum(np.bincount(which, minlength=n), 1)
+    if kind == "cross-complete":
+        has_cross = np.bincount(which, across, minlength=n) > 0
+        costs = np.where(across | ~has_cross[which], costs, -np.inf)
+    out = np.full(n, np.inf if kind == "single" else -np.inf)
+    (np.minimum if kind == "single" else np.maximum).at(out, which, costs)
+    return out
 
 
 class _Routes:

@@ -50,7 +50,8 @@ class LinkScores:
                 f"identity purity {self.purity:.2f}; {self.identities} identities for {self.people} people")
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of xyxy boxes ``a`` (N, 4) and ``b`` (M, 4)."""
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(-1)
@@ -72,7 +73,7 @@ def tracklet_persons(gt_file: str | Path, rows: Iterable[TrackRow]) -> tuple[dic
         ref = gt.get(frame)
         if ref is None or not len(ref.ids):
             continue
-        iou = _iou(np.asarray([p.box for p in preds], np.float64), ref.boxes.astype(np.float64))
+        iou = box_iou(np.asarray([p.box for p in preds], np.float64), ref.boxes.astype(np.float64))
         for k, p in enumerate(preds):
             j = int(np.argmax(iou[k]))
             if iou[k, j] >= IOU:
