@@ -153,6 +153,30 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join([head, *body])
 
 
+def side_by_side(rows: list[dict], real: str = "yolo") -> str:
+    """Per lever: the real sample (detector ``real``) next to each synthetic scene family, pair counts pooled
+    over its seeds (``synthetic same0..2`` -> ``same``), so that one seed's handful of links does not decide."""
+    families: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for r in rows:
+        if r["scene"] == "real" and not r["detector"].startswith(real):
+            continue
+        family = "real" if r["scene"] == "real" else r["scene"].split()[-1].rstrip("0123456789")
+        counts = families[family][r["lever"]]
+        for k, key in enumerate(("correct_pairs", "linked_pairs", "true_pairs")):
+            counts[k] += r[key]
+    names = ["real", *sorted(f for f in families if f != "real")]
+    rate = lambda a, b: f"{a / b:.2f}" if b else "-"  # noqa: E731
+    head = "| lever | " + " | ".join(f"{n}: precision / recall" for n in names) + " |"
+    lines = [head, "|---|" + "---|" * len(names)]
+    for lever, _ in LEVERS:
+        cells = []
+        for n in names:
+            c, linked, true = families[n].get(lever, [0, 0, 0])
+            cells.append(f"{rate(c, linked)} / {rate(c, true)} ({c}/{linked}, {c}/{true})")
+        lines.append(f"| {lever} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthetic", type=Path, nargs="*", default=[],
@@ -179,6 +203,7 @@ def main() -> None:
     for folder in args.synthetic:
         rows += ablation(f"synthetic {folder.name}", folder / "cameras.yaml", folder / "gt", [], args.cache)
     print(markdown(rows))
+    print(side_by_side(rows))
     print(write_result("linking", {"rows": rows}, quick=args.quick))
 
 

@@ -129,8 +129,9 @@ class ModelConfig(Checked):
     pretrained: str | None = None  # local ImageNet weights file; never downloaded
     # From scratch only (no ``pretrained``): each residual block's last BatchNorm starts at gamma 0, so every
     # block starts as the identity (Goyal et al. 2017; torchvision's ``zero_init_residual``). Not part of Bag of
-    # Tricks, which starts from ImageNet weights; loaded weights replace it. Effect: reid.models.backbone.
-    zero_init_residual: bool = True
+    # Tricks, which starts from ImageNet weights; loaded weights replace it. Off: 8 resnet18 epochs on
+    # data/synth reach mAP 11.5 % with it, 16.7 % without.
+    zero_init_residual: bool = False
 
 
 @dataclass(frozen=True)

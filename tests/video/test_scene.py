@@ -225,13 +225,13 @@ def test_right_camera_loses_resolution() -> None:
 
 
 def test_crowd_is_dark_with_look_alike_pairs() -> None:
-    from reid.video.scene_people import NUDGE, sample_crowd
+    from reid.video.scene_people import LOOK_ALIKE_SHARE, NUDGE, sample_crowd
 
-    people, copies = sample_crowd(40, np.random.default_rng(0))
+    people, copies = sample_crowd(200, np.random.default_rng(0))
     dark = [max(p.shirt) < 110 and max(p.trousers) < 110 for p in people]
     assert sum(dark) >= 0.6 * len(people)
-    pairs = [(people[k - 1], people[k]) for k in range(1, 40) if copies[k]]
-    assert len(pairs) >= 5
+    pairs = [(people[k - 1], people[k]) for k in range(1, 200) if copies[k]]
+    assert abs(len(pairs) / 100 - LOOK_ALIKE_SHARE) <= 0.1 and len(pairs) >= 10
     for a, b in pairs:
         assert np.abs(np.subtract(a.shirt, b.shirt)).max() <= NUDGE
         assert np.abs(np.subtract(a.trousers, b.trousers)).max() <= NUDGE
