@@ -72,7 +72,7 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
     negatives = different_distances(usable, constraints) if cfg.topology else np.zeros(0)
     pooled = pool(features, constraints, stitch_tracklets(usable, constraints, cfg, float(cfg.threshold)))
-    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives))
+    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives), float(cfg.threshold))
 
 
 def _link_units(features: Sequence[Any], constraints: Any, cfg: LinkConfig,

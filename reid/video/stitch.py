@@ -159,9 +159,10 @@ class Pooled:
     constraints: Any  # the reviewers' constraints on unit ids
     members: dict[int, list[tuple[int, Stitch | None]]]  # unit id -> (tracklet id, stitch that joined it), in time order
 
-    def expand(self, groups: list[list[LinkProposal]]) -> list[list[LinkProposal]]:
-        """The linker's groups of units as groups of tracklets; a stitched member carries its stitch's cost
-        (scaled to the link threshold), confidence and reason."""
+    def expand(self, groups: list[list[LinkProposal]], threshold: float) -> list[list[LinkProposal]]:
+        """The linker's groups of units as groups of tracklets; a stitched member carries its stitch's
+        appearance distance scaled to the link ``threshold`` (as a link through a learned transition does, so
+        that every cost reads against one threshold), its confidence and its reason."""
         out = []
         for group in groups:
             tracks: list[tuple[int, LinkProposal]] = []
@@ -171,8 +172,8 @@ class Pooled:
                         tracks.append((tid, replace(proposal, tracklet_id=tid)))
                     else:
                         assert stitch is not None
-                        cost = stitch.distance / stitch.threshold
-                        tracks.append((tid, LinkProposal(tid, cost, float(np.clip(1.0 - cost, 0.0, 1.0)),
+                        ratio = stitch.distance / stitch.threshold
+                        tracks.append((tid, LinkProposal(tid, ratio * threshold, float(np.clip(1.0 - ratio, 0.0, 1.0)),
                                                          stitch.reason())))
             out.append([p for _, p in tracks])
         return out

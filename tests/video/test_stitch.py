@@ -98,6 +98,7 @@ def test_stitches_respect_reviewers_and_become_members_with_their_reason() -> No
     person = next(g for g in groups if g[0].tracklet_id == 1)
     assert [m.tracklet_id for m in person] == [1, 2, 3]  # the stitched pair, then camera b through the pool
     assert person[1].reason.startswith("same camera: picks up a lost track") and 0 <= person[1].confidence <= 1
+    assert 0 <= person[1].cost < 0.3  # read against the link threshold, as every cost
     off = link_tracklets(feats, None, LinkConfig(threshold=0.3, min_pairs=5, topology=False, stitch=False))
     assert all(m.reason is None or not m.reason.startswith("same camera") for g in off for m in g)
 
