@@ -67,12 +67,12 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     cfg = cfg or LinkConfig()
     if not features:
         return []
-    if cfg.threshold is None:
-        cfg = replace(cfg, threshold=calibrate(features, constraints, cfg).threshold)
+    threshold = cfg.threshold if cfg.threshold is not None else calibrate(features, constraints, cfg).threshold
+    cfg = replace(cfg, threshold=threshold)
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
     negatives = different_distances(usable, constraints) if cfg.topology else np.zeros(0)
-    pooled = pool(features, constraints, stitch_tracklets(usable, constraints, cfg, float(cfg.threshold)))
-    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives), float(cfg.threshold))
+    pooled = pool(features, constraints, stitch_tracklets(usable, constraints, cfg, threshold))
+    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives), threshold)
 
 
 def _link_units(features: Sequence[Any], constraints: Any, cfg: LinkConfig,

@@ -79,22 +79,24 @@ def off_path(features: Sequence[Any], i: np.ndarray, j: np.ndarray, gaps: np.nda
     could have taken in the gap (from where they were lost to where their velocity would have carried them: a lost
     person may have slowed or stopped, rarely sped up), and the ratio of their box heights (>= 1); NaN
     without motion."""
-    n = len(i)
-    err, ratio = np.full(n, np.nan), np.full(n, np.nan)
-    for k, (a, b, gap) in enumerate(zip(i.tolist(), j.tolist(), gaps.tolist(), strict=True)):
-        fa, fb = features[a], features[b]
-        ma, mb = getattr(fa, "motion", None), getattr(fb, "motion", None)
-        if ma is None or mb is None or fa.exit is None or fb.entry is None:
-            continue
-        scale = np.array([ma.aspect, 1.0])  # x in frame widths -> frame heights
-        start = np.asarray(fa.exit) * scale
-        step = np.asarray(ma.exit_velocity) * scale * gap
-        point = np.asarray(fb.entry) * scale
-        along = float(np.clip((point - start) @ step / max(float(step @ step), 1e-12), 0.0, 1.0))
-        height = max(ma.exit_height, mb.entry_height, 1e-6)
-        err[k] = float(np.linalg.norm(point - start - along * step)) / height
-        ratio[k] = max(ma.exit_height, mb.entry_height) / max(min(ma.exit_height, mb.entry_height), 1e-6)
-    return err, ratio
+    nan2 = (np.nan, np.nan)
+    known = lambda f: getattr(f, "motion", None) is not None and f.exit is not None and f.entry is not None  # noqa: E731
+    ok = np.array([known(f) for f in features], bool)
+    motion = [f.motion if k else None for f, k in zip(features, ok, strict=True)]
+    aspect = np.array([m.aspect if m else np.nan for m in motion])
+    scale = np.stack([aspect, np.ones_like(aspect)], 1)  # x in frame widths -> frame heights
+    exit_ = np.array([f.exit if k else nan2 for f, k in zip(features, ok, strict=True)], np.float64) * scale
+    entry = np.array([f.entry if k else nan2 for f, k in zip(features, ok, strict=True)], np.float64) * scale
+    velocity = np.array([m.exit_velocity if m else nan2 for m in motion], np.float64) * scale
+    out_h = np.array([m.exit_height if m else np.nan for m in motion])
+    in_h = np.array([m.entry_height if m else np.nan for m in motion])
+    start, step = exit_[i], velocity[i] * np.asarray(gaps, np.float64)[:, None]
+    point = entry[j]
+    along = np.clip(np.einsum("nd,nd->n", point - start, step) / np.maximum(np.einsum("nd,nd->n", step, step), 1e-12),
+                    0.0, 1.0)
+    tall, short = np.maximum(out_h[i], in_h[j]), np.minimum(out_h[i], in_h[j])
+    err = np.linalg.norm(point - start - along[:, None] * step, axis=1) / np.maximum(tall, 1e-6)
+    return err, tall / np.maximum(short, 1e-6)
 
 
 def stitch_tracklets(features: Sequence[Any], constraints: Any, cfg: LinkConfig, threshold: float) -> list[Stitch]:
@@ -210,7 +212,8 @@ def pool(features: Sequence[Any], constraints: Any, stitches: Sequence[Stitch]) 
     units = [_unit([by_id[t] for t in chain[r]]) for r in sorted(chain)]
     must = [tuple(sorted({unit_of[int(t)] for t in g if int(t) in unit_of}))
             for g in getattr(constraints, "must_link", None) or ()]
-    cannot_units = {tuple(sorted((unit_of[a], unit_of[b]))) for a, b in cannot if a in unit_of and b in unit_of}
+    cannot_units = {(min(unit_of[a], unit_of[b]), max(unit_of[a], unit_of[b])) for a, b in cannot
+                    if a in unit_of and b in unit_of}
     members = {r: [(t, joined.get(t) if k else None) for k, t in enumerate(chain[r])] for r in chain}
     return Pooled(units, LinkConstraints(must_link=[g for g in must if g],
                                          cannot_link={p for p in cannot_units if p[0] != p[1]}), members)
