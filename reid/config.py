@@ -127,11 +127,6 @@ class ModelConfig(Checked):
     embedding_dim: int = 0  # 0 keeps the backbone's feature size (512 or 2048)
     bnneck: bool = True
     pretrained: str | None = None  # local ImageNet weights file; never downloaded
-    # From scratch only (no ``pretrained``): each residual block's last BatchNorm starts at gamma 0, so every
-    # block starts as the identity (Goyal et al. 2017; torchvision's ``zero_init_residual``). Not part of Bag of
-    # Tricks, which starts from ImageNet weights; loaded weights replace it. Off: 8 resnet18 epochs on
-    # data/synth reach mAP 11.5 % with it, 16.7 % without.
-    zero_init_residual: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,24 +72,6 @@ class ResNetBackbone(Backbone):
         load_pretrained(self, path, self.arch)
 
 
-def zero_init_residual(backbone: nn.Module) -> int:
-    """Set the scale (gamma) of the last BatchNorm of every ResNet residual block to 0 and return how many.
-
-    Each block then starts as the identity (its shortcut; a projection shortcut keeps its own BatchNorm), as
-    torchvision's ``resnet*(zero_init_residual=True)`` does (Goyal et al. 2017, "Accurate, Large Minibatch SGD":
-    better from-scratch training). For random weights only: ``load_pretrained`` replaces it. MobileNetV2 has no
-    such block here and is left as it is (0).
-    """
-    count = 0
-    for module in backbone.modules():
-        bn = (module.bn3 if isinstance(module, torchvision.models.resnet.Bottleneck)
-              else module.bn2 if isinstance(module, torchvision.models.resnet.BasicBlock) else None)
-        if bn is not None and bn.weight is not None:
-            nn.init.zeros_(bn.weight)
-            count += 1
-    return count
-
-
 class MobileNetV2Backbone(Backbone):
     """torchvision MobileNetV2 ``features`` (1280 channels). ``last_stride=1`` keeps 1/16 resolution."""
 

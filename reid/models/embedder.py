@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from reid.config import ConfigError, ModelConfig
-from reid.models.backbone import zero_init_residual
 from reid.models.registry import create_backbone
 
 
@@ -63,8 +62,6 @@ class ReIDModel(nn.Module):
         self.backbone = create_backbone(cfg.arch, cfg.last_stride, cfg.stem)
         if cfg.pretrained:
             self.backbone.load_pretrained(cfg.pretrained)
-        elif cfg.zero_init_residual:
-            zero_init_residual(self.backbone)  # from scratch: every residual block starts as the identity
         self.feat_dim: int = self.backbone.out_channels
         self.pool: nn.Module = GeM() if cfg.pooling == "gem" else AvgPool()
         self.embedding_dim: int = cfg.embedding_dim or self.feat_dim

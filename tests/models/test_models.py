@@ -100,49 +100,6 @@ def test_pretrained_loads_torchvision_state_dict(tmp_path) -> None:
     assert torch.equal(model.backbone.layer4[1].bn2.running_mean, reference.layer4[1].bn2.running_mean)
 
 
-def _residual_gammas(model) -> list[torch.Tensor]:
-    """The scale of the last BatchNorm of each residual block (bn2 of a BasicBlock, bn3 of a Bottleneck)."""
-    resnet = torchvision.models.resnet
-    return [m.bn3 if isinstance(m, resnet.Bottleneck) else m.bn2 for m in model.backbone.modules()
-            if isinstance(m, (resnet.BasicBlock, resnet.Bottleneck))]
-
-
-@pytest.mark.parametrize("arch, blocks", [("resnet18", 8), ("resnet50", 16)])
-def test_from_scratch_resnet_blocks_start_as_the_identity(arch: str, blocks: int) -> None:
-    """``zero_init_residual``: every block's last BatchNorm has gamma 0 (as torchvision's), the other
-    BatchNorms keep gamma 1; without it (the default) torchvision's init is left as it is."""
-    model = build_model(cfg(arch=arch, zero_init_residual=True))
-    last = _residual_gammas(model)
-    assert len(last) == blocks and all(torch.count_nonzero(bn.weight) == 0 for bn in last)
-    assert torch.all(model.backbone.bn1.weight == 1) and torch.all(model.backbone.layer1[0].bn1.weight == 1)
-    assert all(torch.all(bn.weight == 1) for bn in _residual_gammas(build_model(cfg(arch=arch))))
-    torch.manual_seed(0)
-    reference = getattr(torchvision.models, arch)(weights=None, zero_init_residual=True)
-    torch.manual_seed(0)
-    ours = build_model(cfg(arch=arch, last_stride=2, zero_init_residual=True)).backbone.state_dict()
-    assert all(torch.equal(ours[k], v) for k, v in reference.state_dict().items() if not k.startswith("fc."))
-
-
-def test_pretrained_weights_keep_their_residual_gammas(tmp_path) -> None:
-    reference = torchvision.models.resnet18(weights=None)
-    for m in reference.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
-    path = tmp_path / "resnet18-f37072fd.pth"
-    torch.save(reference.state_dict(), path)
-    model = build_model(cfg(pretrained=str(path), zero_init_residual=True))
-    assert torch.equal(model.backbone.layer4[1].bn2.weight, reference.layer4[1].bn2.weight)
-    assert all(torch.count_nonzero(bn.weight) == bn.weight.numel() for bn in _residual_gammas(model))
-
-
-def test_mobilenet_v2_is_left_as_torchvision_builds_it() -> None:
-    torch.manual_seed(0)
-    reference = torchvision.models.mobilenet_v2(weights=None).features.state_dict()
-    torch.manual_seed(0)
-    ours = build_model(cfg(arch="mobilenet_v2", last_stride=2)).backbone.features.state_dict()
-    assert all(torch.equal(ours[k], v) for k, v in reference.items())
-
-
 def test_pretrained_of_another_arch_is_a_one_line_error(tmp_path) -> None:
     path = tmp_path / "weights.pth"
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), path)
