@@ -89,15 +89,6 @@ def pair_distances(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return paired_distance_numpy(emb[pairs[:, 0]], emb[pairs[:, 1]])
 
 
-def different_distances(features: Sequence[Any], constraints: Any = None) -> np.ndarray:
-    """Distances of the known-different pairs among the ``features`` that have an embedding."""
-    usable = [f for f in features if f.embedding is not None]
-    diff, _ = known_pairs(usable, constraints)
-    if not len(diff):
-        return np.zeros(0)
-    return pair_distances(np.stack([np.asarray(f.embedding, np.float32) for f in usable]), diff)
-
-
 def calibrate(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
               checkpoint_threshold: float | None = None) -> Calibration:
     """The link threshold for ``features`` (``Store.tracklet_features()``) by the precedence above."""

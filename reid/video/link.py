@@ -30,7 +30,7 @@ from reid.config import LinkConfig
 from reid.losses import paired_distance_numpy, pairwise_distance_numpy
 from reid.metrics.verification import threshold_at_far
 from reid.store.rows import LinkProposal
-from reid.video.calibrate import calibrate, different_distances
+from reid.video.calibrate import calibrate, known_pairs, pair_distances
 from reid.video.stitch import pool, stitch_tracklets
 from reid.video.topology import (
     GRID,
@@ -70,8 +70,11 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     threshold = cfg.threshold if cfg.threshold is not None else calibrate(features, constraints, cfg).threshold
     cfg = replace(cfg, threshold=threshold)
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
-    negatives = different_distances(usable, constraints) if cfg.topology else np.zeros(0)
-    pooled = pool(features, constraints, stitch_tracklets(usable, constraints, cfg, threshold))
+    # pairs known to be two people, computed once: stitching's gate and the topology prior both rest on them
+    different, _ = known_pairs(usable, constraints)
+    emb = np.stack([np.asarray(f.embedding, np.float32) for f in usable]) if usable else np.zeros((0, 1), np.float32)
+    negatives = pair_distances(emb, different)
+    pooled = pool(features, constraints, stitch_tracklets(usable, different, negatives, cfg, threshold))
     return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives), threshold)
 
 

@@ -30,7 +30,6 @@ from reid.config import LinkConfig
 from reid.losses import paired_distance_numpy
 from reid.metrics.verification import threshold_at_far
 from reid.store.rows import LinkConstraints, LinkProposal
-from reid.video.calibrate import known_pairs, pair_distances
 
 log = logging.getLogger(__name__)
 
@@ -99,35 +98,40 @@ def off_path(features: Sequence[Any], i: np.ndarray, j: np.ndarray, gaps: np.nda
     return err, tall / np.maximum(short, 1e-6)
 
 
-def stitch_tracklets(features: Sequence[Any], constraints: Any, cfg: LinkConfig, threshold: float) -> list[Stitch]:
-    """The within-camera stitches among ``features`` (``Store.tracklet_features()``; those without embedding or
-    motion are left alone). ``constraints``: the reviewers' (``Store.link_constraints()``), for the
-    known-different pairs; ``threshold``: the link threshold, used when those pairs are too few."""
-    usable = [f for f in features if f.embedding is not None and getattr(f, "motion", None) is not None]
-    if not cfg.stitch or len(usable) < 2:
+def stitch_tracklets(features: Sequence[Any], different: np.ndarray, negatives: np.ndarray, cfg: LinkConfig,
+                     threshold: float) -> list[Stitch]:
+    """The within-camera stitches among ``features`` (``Store.tracklet_features()`` with an embedding; those
+    without motion are left alone). ``different``: (K, 2) index pairs into ``features`` known to be two people,
+    ``negatives``: their distances (``calibrate.known_pairs``, ``calibrate.pair_distances``); ``threshold``: the
+    link threshold, used when those pairs are too few."""
+    has_motion = np.array([getattr(f, "motion", None) is not None for f in features], bool)
+    if not cfg.stitch or int(has_motion.sum()) < 2:
         return []
-    i, j = time_plausible(usable, cfg.stitch_gap_s)
+    i, j = time_plausible(features, cfg.stitch_gap_s)
+    keep = has_motion[i] & has_motion[j]
+    i, j = i[keep], j[keep]
     if not len(i):
         return []
-    t0 = np.array([f.first_time for f in usable])
-    t1 = np.array([f.last_time for f in usable])
-    emb = np.stack([np.asarray(f.embedding, np.float32) for f in usable])
+    t0 = np.array([f.first_time for f in features])
+    t1 = np.array([f.last_time for f in features])
+    emb = np.stack([np.asarray(f.embedding, np.float32) for f in features])
     gap = t0[j] - t1[i]
     reach = lambda g: cfg.stitch_reach + cfg.stitch_reach_per_s * g  # noqa: E731
-    err, ratio = off_path(usable, i, j, gap)
+    err, ratio = off_path(features, i, j, gap)
     gated = (err <= reach(gap)) & (ratio <= HEIGHT_RATIO)
     loose = threshold
-    diff, _ = known_pairs(usable, constraints)
+    moving = has_motion[different[:, 0]] & has_motion[different[:, 1]] if len(different) else np.zeros(0, bool)
+    diff, negatives = different[moving], negatives[moving]
     if len(diff) >= cfg.min_pairs:
         # the gate's selectivity on pairs known to be two people (tracks of one camera at the same time), each
         # taken both ways as if the second appeared a typical gap after the first was lost: the time-plausible
         # pairs themselves would overstate it, since many of them are the lost tracks being looked for
         a, b = np.concatenate([diff[:, 0], diff[:, 1]]), np.concatenate([diff[:, 1], diff[:, 0]])
         typical = np.full(len(a), float(np.median(gap)))
-        e, r = off_path(usable, a, b, typical)
+        e, r = off_path(features, a, b, typical)
         share = max(float(((e <= reach(typical)) & (r <= HEIGHT_RATIO)).mean()), 1.0 / len(a))
         far = min(cfg.topology_far_cap, cfg.far / share)
-        loose = max(threshold, threshold_at_far(pair_distances(emb, diff), far))
+        loose = max(threshold, threshold_at_far(negatives, far))
         log.info("stitching: the motion gate lets %.1f%% of known-different pairs through: appearance threshold "
                  "%.3f (FAR %.1f%%) for a lost track picked up again", 100 * share, loose, 100 * far)
     i, j, gap, err = i[gated], j[gated], gap[gated], err[gated]
@@ -145,7 +149,7 @@ def stitch_tracklets(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
     for r, c in zip(*linear_sum_assignment(cost), strict=True):
         k = where.get((int(r), int(c)))
         if k is not None:
-            out.append(Stitch(int(usable[i[k]].id), int(usable[j[k]].id), float(dist[k]), float(loose),
+            out.append(Stitch(int(features[i[k]].id), int(features[j[k]].id), float(dist[k]), float(loose),
                               float(gap[k]), float(err[k])))
     log.info("stitching: %d lost tracks picked up again (of %d candidates)", len(out), len(i))
     return out

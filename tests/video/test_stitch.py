@@ -9,8 +9,10 @@ from link_features import feature
 from reid.config import LinkConfig
 from reid.store import Store, TrackletRecord, VideoRecord
 from reid.store.rows import LinkConstraints, TrackletFeature, TrackMotion
+from reid.video.calibrate import known_pairs, pair_distances
 from reid.video.link import link_tracklets
-from reid.video.stitch import pool, stitch_tracklets
+from reid.video.stitch import Stitch, pool
+from reid.video.stitch import stitch_tracklets as stitch_with
 
 HEIGHT = 0.2  # box height, fraction of the frame
 CFG = LinkConfig(threshold=0.3, min_pairs=5)
@@ -42,6 +44,13 @@ def looks(seed: int, n: int, weight: float = 0.8, spread: float = 0.05) -> list[
     return out
 
 
+def stitch_tracklets(feats: list[TrackletFeature], threshold: float) -> list[Stitch]:
+    """Stitches among ``feats``, with their known-different pairs (tracks of one camera at the same time)."""
+    different, _ = known_pairs(feats)
+    emb = np.stack([f.embedding for f in feats])
+    return stitch_with(feats, different, pair_distances(emb, different), CFG, threshold)
+
+
 def crowd(n: int = 8) -> list[TrackletFeature]:
     """People walking across camera a at the same time, all in different places (known-different pairs)."""
     return [walker(100 + k, 0.0, 20.0, (0.1, 0.3 + 0.08 * k), (0.03, 0.0), looks(50 + k, 1, 0.4 + 0.1 * k)[0])
@@ -54,7 +63,7 @@ def test_a_lost_track_is_stitched_where_its_motion_leads_and_a_look_alike_elsewh
     found = walker(2, 5.0, 8.0, (0.6, 0.5), (0.1, 0.0), b)  # 1 s later, 0.1 further on: where it was heading
     elsewhere = walker(3, 5.0, 8.0, (0.6, 0.9), (0.1, 0.0), c)  # the same look, at the bottom of the view
     feats = [lost, found, elsewhere, *crowd()]
-    stitches = stitch_tracklets(feats, None, CFG, CFG.threshold)
+    stitches = stitch_tracklets(feats, CFG.threshold)
     assert [(s.earlier, s.later) for s in stitches] == [(1, 2)]
     s = stitches[0]
     assert abs(s.gap - 1.0) < 1e-9 and s.off_path < 0.05 and s.distance < s.threshold
@@ -66,9 +75,9 @@ def test_someone_else_on_the_path_is_not_stitched_and_one_to_one_picks_the_close
     other = looks(2, 1, weight=1.0)[0]  # a different person
     lost = walker(1, 0.0, 4.0, (0.1, 0.5), (0.1, 0.0), a)
     stranger = walker(2, 4.6, 8.0, (0.56, 0.5), (0.1, 0.0), other)  # right place, wrong person
-    assert stitch_tracklets([lost, stranger, *crowd()], None, CFG, CFG.threshold) == []
+    assert stitch_tracklets([lost, stranger, *crowd()], CFG.threshold) == []
     found = walker(3, 5.0, 8.0, (0.6, 0.52), (0.1, 0.0), b)
-    stitches = stitch_tracklets([lost, stranger, found, *crowd()], None, CFG, CFG.threshold)
+    stitches = stitch_tracklets([lost, stranger, found, *crowd()], CFG.threshold)
     assert [(s.earlier, s.later) for s in stitches] == [(1, 3)]
 
 
@@ -76,9 +85,9 @@ def test_a_stopped_person_is_picked_up_where_they_stopped_but_not_behind_where_t
     a, b, c = looks(1, 3)
     lost = walker(1, 0.0, 4.0, (0.1, 0.5), (0.1, 0.0), a)
     stopped = walker(2, 6.0, 8.0, (0.52, 0.5), (0.0, 0.0), b)  # 2 s later, barely moved: slowed down
-    assert [(s.earlier, s.later) for s in stitch_tracklets([lost, stopped, *crowd()], None, CFG, 0.3)] == [(1, 2)]
+    assert [(s.earlier, s.later) for s in stitch_tracklets([lost, stopped, *crowd()], 0.3)] == [(1, 2)]
     back = walker(3, 6.0, 8.0, (0.1, 0.5), (0.0, 0.0), c)  # 2 s later, back where it came from: not a lost track
-    assert stitch_tracklets([lost, back, *crowd()], None, CFG, 0.3) == []
+    assert stitch_tracklets([lost, back, *crowd()], 0.3) == []
 
 
 def test_stitches_respect_reviewers_and_become_members_with_their_reason() -> None:
@@ -87,7 +96,7 @@ def test_stitches_respect_reviewers_and_become_members_with_their_reason() -> No
     found = walker(2, 5.0, 8.0, (0.6, 0.5), (0.1, 0.0), b)
     other_cam = walker(3, 8.5, 12.0, (0.1, 0.5), (0.1, 0.0), looks(1, 4)[3], camera="b")
     feats = [lost, found, other_cam, *crowd()]
-    stitches = stitch_tracklets(feats, None, CFG, CFG.threshold)
+    stitches = stitch_tracklets(feats, CFG.threshold)
     assert pool(feats, LinkConstraints(cannot_link={(1, 2)}), stitches).members[1] == [(1, None)]
     assert pool(feats, LinkConstraints(must_link=[(1,), (2,)]), stitches).members[2] == [(2, None)]
     pooled = pool(feats, None, stitches)
