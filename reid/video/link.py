@@ -41,7 +41,7 @@ from reid.video.topology import (
     confident_links,
     learn_topology,
     time_candidates,
-    zone,
+    zones_near,
 )
 
 __all__ = ["LinkProposal", "link_tracklets"]
@@ -75,29 +75,32 @@ def link_tracklets(features: Sequence[Any], constraints: Any = None,
     emb = np.stack([np.asarray(f.embedding, np.float32) for f in usable]) if usable else np.zeros((0, 1), np.float32)
     negatives = pair_distances(emb, different)
     pooled = pool(features, constraints, stitch_tracklets(usable, different, negatives, cfg, threshold))
-    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives), threshold)
+    by_id = {int(f.id): f for f in features}
+    parts = {unit: [by_id[t] for t, _ in chain] for unit, chain in pooled.members.items()}
+    return pooled.expand(_link_units(pooled.units, pooled.constraints, cfg, negatives, parts), threshold)
 
 
-def _link_units(features: Sequence[Any], constraints: Any, cfg: LinkConfig,
-                negatives: np.ndarray) -> list[list[LinkProposal]]:
-    """Link tracklets (or stitched chains) across cameras: with the learned topology when ``cfg.topology``."""
+def _link_units(features: Sequence[Any], constraints: Any, cfg: LinkConfig, negatives: np.ndarray,
+                parts: dict[int, list[Any]] | None = None) -> list[list[LinkProposal]]:
+    """Link tracklets (or stitched chains, whose tracklets ``parts`` lists by unit id) across cameras: with the
+    learned topology when ``cfg.topology``."""
     if not cfg.topology:
-        return _link_once(features, constraints, cfg, None, negatives)
+        return _link_once(features, constraints, cfg, None, negatives, parts)
     usable = sorted((f for f in features if f.embedding is not None), key=lambda f: int(f.id))
     # bootstrap on mutual nearest neighbours by rank alone: a camera's colour shift moves every cross-camera
     # distance, so no absolute threshold; wrong ones scatter over zones and gaps and the robust windows drop them
     topology = learn_topology(usable, confident_links(usable, np.inf, TopologyConfig()))
-    groups = _link_once(features, constraints, cfg, topology, negatives)
+    groups = _link_once(features, constraints, cfg, topology, negatives, parts)
     # refine: relearn from the links found with the first topology, then link again
     topology = learn_topology(usable, _consecutive_links(groups, usable))
     log.info("topology: %d transitions learned%s", len(topology),
              "".join(f"\n  {t.describe()}" for t in topology.transitions))
-    return _link_once(features, constraints, cfg, topology, negatives)
+    return _link_once(features, constraints, cfg, topology, negatives, parts)
 
 
 def _link_once(features: Sequence[Any], constraints: Any, cfg: LinkConfig, topology: Topology | None,
-               negatives: np.ndarray) -> list[list[LinkProposal]]:
-    linker = _Linker(features, constraints, cfg, topology)
+               negatives: np.ndarray, parts: dict[int, list[Any]] | None) -> list[list[LinkProposal]]:
+    linker = _Linker(features, constraints, cfg, topology, parts)
     linker.route.cross_bonus, linker.route.same_bonus = _gate_bonus(linker, negatives, cfg)
     linker.run()
     return linker.groups()
@@ -112,9 +115,10 @@ def _gate_bonus(linker: _Linker, negatives: np.ndarray, cfg: LinkConfig) -> tupl
     route = linker.route
     if not route.topology or len(negatives) < cfg.min_pairs:  # None or no transition learned
         return 0.0, 0.0
-    p, q = time_candidates(linker.cams, linker.t0, linker.t1, TopologyConfig())
-    gap = linker.t0[q] - linker.t1[p]
-    cp, cq = linker.cams[p], linker.cams[q]
+    sight = linker.sight
+    p, q = time_candidates(sight.cams, sight.t0, sight.t1, TopologyConfig())
+    gap = sight.t0[q] - sight.t1[p]
+    cp, cq = sight.cams[p], sight.cams[q]
     out = []
     for kind, judged in (("another camera", (cp != cq) & route.gated[cp, cq]),
                          ("the same camera", (cp == cq) & (gap <= linker.hi[cp, cq]))):
@@ -140,11 +144,40 @@ def _consecutive_links(groups: list[list[LinkProposal]], features: Sequence[Any]
     return out
 
 
+def _ranges(counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(c) for c in counts])``, vectorised."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
+class _Sightings:
+    """The tracklets behind the units being linked (a stitched chain is one unit of several sightings), unit by
+    unit in time order: what time and topology constraints are checked on, since a chain may span the other
+    camera's sighting of the same person (someone walking back and forth across the cut)."""
+
+    def __init__(self, units: list[Any], parts: dict[int, list[Any]], code: dict[str, int]):
+        feats = [p for u in units for p in parts.get(int(u.id), [u])]
+        self.features = feats
+        self.count = np.array([len(parts.get(int(u.id), [u])) for u in units], np.int64)
+        self.first = np.cumsum(self.count) - self.count
+        self.unit = np.repeat(np.arange(len(units)), self.count)
+        self.cams = np.array([code[str(f.camera)] for f in feats], np.int64)
+        self.t0 = np.array([f.first_time for f in feats], np.float64)
+        self.t1 = np.array([f.last_time for f in feats], np.float64)
+        self.rank = np.empty(len(feats), np.int64)
+        self.rank[np.lexsort((np.array([int(f.id) for f in feats], np.int64), self.t0))] = np.arange(len(feats))
+
+    def of(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(row, sighting)``: the sightings of every unit in ``units``, with the position of its unit there."""
+        n = self.count[units]
+        return np.repeat(np.arange(len(units)), n), np.repeat(self.first[units], n) + _ranges(n)
+
+
 class _Linker:
-    """State of one ``link_tracklets`` call; tracklets are indexed 0..n-1 in id order."""
+    """State of one ``link_tracklets`` call; units (tracklets or stitched chains) are indexed 0..n-1 in id
+    order, their tracklets ("sightings") as in ``_Sightings``."""
 
     def __init__(self, features: Sequence[Any], constraints: Any, cfg: LinkConfig,
-                 topology: Topology | None = None) -> None:
+                 topology: Topology | None = None, parts: dict[int, list[Any]] | None = None) -> None:
         feats = sorted(features, key=lambda f: int(f.id))
         self.thr = float(cfg.threshold) if cfg.threshold is not None else calibrate(features, constraints, cfg).threshold
         self.linkage_kind = cfg.linkage
@@ -168,7 +201,8 @@ class _Linker:
             if f.embedding is not None:
                 self.emb[k] = np.asarray(f.embedding, np.float32)
         self.lo, self.hi = _windows(cfg.transit, code, cfg.max_reentry_s)
-        self.route = _Routes(topology, names, feats)
+        self.sight = _Sightings(feats, parts or {}, code)
+        self.route = _Routes(topology, names, self.sight.features)
         self.index = {int(t): k for k, t in enumerate(self.ids)}
         self.cannot: dict[int, set[int]] = {}
         for a, b in getattr(constraints, "cannot_link", None) or ():
@@ -239,35 +273,69 @@ class _Linker:
             self.cost[self.find(idx[0])] = None
 
     def _apart(self, xs: np.ndarray, ys: np.ndarray) -> bool:
-        """No cannot-link between member sets ``xs`` and ``ys``, and no two of one camera overlap in time."""
+        """No cannot-link between member sets ``xs`` and ``ys``, and no two sightings of one camera overlap in
+        time."""
         if self.cannot:
             yset = set(ys.tolist())
             if any(self.cannot.get(x, set()) & yset for x in xs.tolist()):
                 return False
-        m = np.concatenate([xs, ys])
-        s = m[np.lexsort((self.rank[m], self.cams[m]))]
-        same = self.cams[s[1:]] == self.cams[s[:-1]]
-        return not np.any(same & (self.t0[s[1:]] <= self.t1[s[:-1]]))
+        sight = self.sight
+        m = sight.of(np.concatenate([xs, ys]))[1]
+        s = m[np.lexsort((sight.rank[m], sight.cams[m]))]
+        same = sight.cams[s[1:]] == sight.cams[s[:-1]]
+        return not np.any(same & (sight.t0[s[1:]] <= sight.t1[s[:-1]]))
+
+    def steps(self, group: np.ndarray, side: np.ndarray, units: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The crossings of each proposed merge: rows ``(group[k], side[k], units[k])`` put unit ``units[k]``
+        on one of two sides (0/1) of merge ``group[k]``; returns ``(group, p, q)`` for every pair of sightings
+        consecutive in time within a group that come one from each side (p the earlier). These are the steps
+        a person would take if the two sides were one: each must be possible (transit windows, topology) and
+        the learned transitions they go through loosen the appearance threshold of the whole merge."""
+        row, s = self.sight.of(units)
+        g, side = group[row], side[row]
+        order = np.lexsort((self.sight.rank[s], g))
+        g, side, s = g[order], side[order], s[order]
+        new = (g[1:] == g[:-1]) & (side[1:] != side[:-1])
+        return g[:-1][new], s[:-1][new], s[1:][new]
+
+    def steps_ok(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Whether sighting q may follow sighting p (bool array): no overlap in one camera, the transit
+        windows, the learned topology."""
+        sight = self.sight
+        gap = sight.t0[q] - sight.t1[p]
+        cp, cq = sight.cams[p], sight.cams[q]
+        ok = ((cp != cq) | (gap > 0)) & (gap >= self.lo[cp, cq]) & (gap <= self.hi[cp, cq])
+        return ok & self.route.allowed(p, q, gap)
+
+    def merge_bonus(self, group: np.ndarray, p: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
+        """Threshold bonus of each of ``n`` merges from its steps (``steps``): the smallest over them, so a
+        merge is loosened only when every step goes through a learned transition or picks up a lost track."""
+        out = np.full(n, np.inf)
+        np.minimum.at(out, group, self.route.bonus(p, q, self.sight.t0[q] - self.sight.t1[p]))
+        return np.where(np.isfinite(out), out, 0.0)
+
+    def _pair_steps(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = np.arange(len(i))
+        return self.steps(np.concatenate([k, k]), np.repeat([0, 1], len(i)), np.concatenate([i, j]))
 
     # ------------------------------------------------------------------------------------ distances
-    def pair_costs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Distance between tracklets ``i[k]`` and ``j[k]``, float64: the Euclidean metric of
+    def distances(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Appearance distance between units ``i[k]`` and ``j[k]``, float64: the Euclidean metric of
         ``pairwise_distance_numpy``, row by row, computed from differences in float64 so that a pair's cost
         does not depend on which block it was found in."""
         if self.dense is not None:
-            out = self.dense[i, j].astype(np.float64)
-        else:
-            out = paired_distance_numpy(self.emb[i], self.emb[j])
-        # through a learned transition the threshold is thr + bonus: scale the distance so that every cost is
-        # compared with thr (and stays >= 0, so a reviewer's cost and confidence read as before)
-        return out * (self.thr / (self.thr + self.route.bonus(*self._ordered(i, j))))
+            return self.dense[i, j].astype(np.float64)
+        return paired_distance_numpy(self.emb[i], self.emb[j])
 
-    def _ordered(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(earlier, later, gap)`` of each pair: the tracklet that starts first, the other, and the time from
-        the first one's end to the second one's start (s)."""
-        first = self.rank[i] < self.rank[j]
-        p, q = np.where(first, i, j), np.where(first, j, i)
-        return p, q, self.t0[q] - self.t1[p]
+    def scaled(self, dist: np.ndarray, bonus: np.ndarray) -> np.ndarray:
+        """Through a learned transition the threshold is thr + bonus: scale the distance so that every cost is
+        compared with thr (and stays >= 0, so a reviewer's cost and confidence read as before)."""
+        return dist * (self.thr / (self.thr + bonus))
+
+    def pair_costs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Cost of merging units ``i[k]`` and ``j[k]`` alone: their distance, scaled by the pair's bonus."""
+        return self.scaled(self.distances(i, j), self.merge_bonus(*self._pair_steps(i, j), len(i)))
 
     def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """(len(rows), len(cols)) distances."""
@@ -276,11 +344,11 @@ class _Linker:
         return pairwise_distance_numpy(self.emb[rows], self.emb[cols])
 
     def legal_pairs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Whether tracklets ``i[k]``, ``j[k]`` may be consecutive sightings of one person (bool array)."""
-        p, q, gap = self._ordered(i, j)
-        cp, cq = self.cams[p], self.cams[q]
-        ok = ((cp != cq) | (gap > 0)) & (gap >= self.lo[cp, cq]) & (gap <= self.hi[cp, cq])
-        return ok & self.has_emb[i] & self.has_emb[j] & self.route.allowed(p, q, gap)
+        """Whether units ``i[k]``, ``j[k]`` may be one person (bool array): every step between their
+        sightings is possible."""
+        k, p, q = self._pair_steps(i, j)
+        bad = np.bincount(k[~self.steps_ok(p, q)], minlength=len(i)) > 0
+        return ~bad & self.has_emb[i] & self.has_emb[j]
 
     def candidate_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """Tracklet pairs (i < j) closer than the threshold that pass ``legal_pairs`` and cannot-link."""
@@ -330,17 +398,11 @@ class _Linker:
         """Whether the union of member sets ``xs`` and ``ys`` may be one person."""
         if not self._apart(xs, ys):
             return False
-        # consecutive sightings in time order, one from each side: transit windows (pairs within a side were
-        # checked when it was formed, or a reviewer or a stitch put them together)
-        m = np.concatenate([xs, ys])
-        side = np.concatenate([np.zeros(len(xs), bool), np.ones(len(ys), bool)])
-        order = np.argsort(self.rank[m])
-        m, side = m[order], side[order]
-        new = side[:-1] != side[1:]
-        p, q = m[:-1][new], m[1:][new]
-        gap = self.t0[q] - self.t1[p]
-        ok = (gap >= self.lo[self.cams[p], self.cams[q]]) & (gap <= self.hi[self.cams[p], self.cams[q]])
-        return bool(np.all(ok & self.route.allowed(p, q, gap)))
+        # the steps between the two sides (pairs within a side were checked when it was formed, or a reviewer
+        # or a stitch put them together)
+        _, p, q = self.steps(np.zeros(len(xs) + len(ys), np.int64), np.repeat([0, 1], [len(xs), len(ys)]),
+                             np.concatenate([xs, ys]))
+        return bool(np.all(self.steps_ok(p, q)))
 
     # ------------------------------------------------------------------------------------ rounds
     def run(self) -> None:
@@ -386,12 +448,26 @@ class _Linker:
             return np.zeros(0)
         order, start = self.member_index(roots)
         sx, sy = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+        xs = order[np.repeat(start[pairs[:, 0]], sx) + _ranges(sx)]
+        ys = order[np.repeat(start[pairs[:, 1]], sy) + _ranges(sy)]
+        return self.cluster_costs(xs, sx, ys, sy)
+
+    def cluster_costs(self, xs: np.ndarray, sx: np.ndarray, ys: np.ndarray, sy: np.ndarray) -> np.ndarray:
+        """Linkage cost of merges k = 0..m-1 of the clusters with members ``xs`` (the first ``sx[0]`` for merge
+        0, and so on) and ``ys`` (``sy``): ``cfg.linkage`` over the distances of their member pairs
+        (``_reduce``), each scaled by the larger of its own bonus (``pair_costs``) and the merge's: the gate
+        judged the merge, so it loosens every pair's threshold, not only that of the two sightings it saw."""
+        m = len(sx)
+        ox, oy = np.cumsum(sx) - sx, np.cumsum(sy) - sy
         count = sx * sy
-        which = np.repeat(np.arange(len(pairs)), count)
-        k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        i = order[start[pairs[which, 0]] + k // sy[which]]
-        j = order[start[pairs[which, 1]] + k % sy[which]]
-        return _reduce(self.linkage_kind, self.pair_costs(i, j), self.cams[i] != self.cams[j], which, len(pairs))
+        which = np.repeat(np.arange(m), count)
+        k = _ranges(count)
+        i, j = xs[ox[which] + k // sy[which]], ys[oy[which] + k % sy[which]]
+        group = np.concatenate([np.repeat(np.arange(m), sx), np.repeat(np.arange(m), sy)])
+        bonus = self.merge_bonus(*self.steps(group, np.repeat([0, 1], [len(xs), len(ys)]), np.concatenate([xs, ys])), m)
+        bonus = np.maximum(bonus[which], self.merge_bonus(*self._pair_steps(i, j), len(i)))
+        return _reduce(self.linkage_kind, self.scaled(self.distances(i, j), bonus), self.cams[i] != self.cams[j],
+                       which, m)
 
     def assign(self, pairs: np.ndarray, cost: np.ndarray) -> list[tuple[float, int, int]]:
         """Hungarian matching of earlier clusters (rows) to later clusters (columns), one component of the
@@ -429,9 +505,7 @@ class _Linker:
                 if ra == rb or (self.has_ml[ra] and self.has_ml[rb]):
                     continue
                 xs, ys = self.members(ra), self.members(rb)
-                i, j = np.repeat(xs, len(ys)), np.tile(ys, len(xs))
-                cost = float(_reduce(self.linkage_kind, self.pair_costs(i, j), self.cams[i] != self.cams[j],
-                                     np.zeros(len(i), np.int64), 1)[0])
+                cost = float(self.cluster_costs(xs, np.array([len(xs)]), ys, np.array([len(ys)]))[0])
                 if cost >= self.thr or not self.legal_merge(xs, ys):
                     continue
                 a, b = ra, rb
@@ -464,9 +538,15 @@ class _Linker:
         d = paired_distance_numpy(self.emb[js], self.emb[np.full(len(js), i)])
         j = int(js[int(np.argmin(d))])
         text = f"appearance {float(d.min()):.2f} (threshold {self.thr:.2f})"
-        via = self.route.transition(j, i, float(self.t0[i] - self.t1[j]))
+        _, p, q = self._pair_steps(np.array([j]), np.array([i]))
+        gap = self.sight.t0[q] - self.sight.t1[p]
+        via = next((t for t in map(self.route.transition, p.tolist(), q.tolist(), gap.tolist()) if t), None)
         return text + (f"; via {via.describe()}" if via is not None else "")
 
+
+# Feet within this fraction of the frame of a zone border count as in both zones: the sample's boxes put one
+# person crossing the cut at y = 0.33 in one view (top row) and 0.39 in the other (middle row).
+ZONE_MARGIN = 0.03
 
 # How far (fractions of the frame) a person lost by the tracker may have walked before being picked up again
 # in the same camera: people in the sample cross a 384-px view in 10-15 s (~0.08 of it per second); the margin
@@ -502,11 +582,8 @@ class _Routes:
         self.topology = topology
         self.names = cameras
         self.cams = np.array([cameras.index(str(f.camera)) for f in feats], np.int64)
-        z = GRID * GRID
-        self.exit = np.array([zone(getattr(f, "exit", None)) for f in feats], np.int64)
-        self.entry = np.array([zone(getattr(f, "entry", None)) for f in feats], np.int64)
-        self.exit[self.exit == UNKNOWN] = z
-        self.entry[self.entry == UNKNOWN] = z
+        self.exit = _zone_table([getattr(f, "exit", None) for f in feats])
+        self.entry = _zone_table([getattr(f, "entry", None) for f in feats])
         self.cross_bonus = self.same_bonus = 0.0  # set by _gate_bonus
         nan = (np.nan, np.nan)
         self.exit_xy = np.array([getattr(f, "exit", None) or nan for f in feats], np.float64).reshape(-1, 2)
@@ -526,8 +603,12 @@ class _Routes:
         track of one camera where it was lost."""
         if not self.topology:
             return np.zeros(len(p), bool)
-        cp, cq, ez, nz = self.cams[p], self.cams[q], self.exit[p], self.entry[q]
-        return ((gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])) | self.continues(p, q, gap)
+        cp, cq = self.cams[p], self.cams[q]
+        through = np.zeros(len(p), bool)
+        for ez in self.exit[p].T:  # each zone near p's exit, against each near q's entry
+            for nz in self.entry[q].T:
+                through |= (gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])
+        return through | self.continues(p, q, gap)
 
     def allowed(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
         """Pairs on a camera pair without learned transitions, or through one; within one camera, a sighting
@@ -551,9 +632,23 @@ class _Routes:
         if not self.topology:
             return None
         z = GRID * GRID
-        ez, nz = int(self.exit[p]), int(self.entry[q])
-        return self.topology.match(self.names[self.cams[p]], self.names[self.cams[q]], UNKNOWN if ez == z else ez,
-                                   UNKNOWN if nz == z else nz, gap)
+        for ez in dict.fromkeys(self.exit[p].tolist()):
+            for nz in dict.fromkeys(self.entry[q].tolist()):
+                via = self.topology.match(self.names[self.cams[p]], self.names[self.cams[q]],
+                                          UNKNOWN if ez == z else ez, UNKNOWN if nz == z else nz, gap)
+                if via is not None:
+                    return via
+        return None
+
+
+def _zone_table(points: list[Any]) -> np.ndarray:
+    """(n, 4) zones near each point (``zones_near`` with ``ZONE_MARGIN``; at most 4 on a 3 x 3 grid), padded
+    with its own zone; unknown is zone ``GRID * GRID``, the tables' union row."""
+    out = np.full((len(points), 4), GRID * GRID, np.int64)
+    for k, point in enumerate(points):
+        near = [GRID * GRID if z == UNKNOWN else z for z in zones_near(point, ZONE_MARGIN)]
+        out[k] = (near + [near[0]] * 4)[:4]
+    return out
 
 
 def _windows(transit: Any, code: dict[str, int], reentry: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

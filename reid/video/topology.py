@@ -51,6 +51,20 @@ def zone(point: tuple[float, float] | None) -> int:
     return row * GRID + col
 
 
+def zones_near(point: tuple[float, float] | None, margin: float = 0.0) -> list[int]:
+    """The zones within ``margin`` (fraction of the frame) of a point, its own first; [UNKNOWN] for None. A foot
+    point on a zone border (y = 0.33 in one view, 0.39 in the next for one person crossing) is in both."""
+    if point is None:
+        return [UNKNOWN]
+    out = [zone(point)]
+    for dx in (-margin, 0.0, margin):
+        for dy in (-margin, 0.0, margin):
+            z = zone((point[0] + dx, point[1] + dy))
+            if z not in out:
+                out.append(z)
+    return out
+
+
 def zone_name(z: int) -> str:
     """``"top-left"`` ... ``"bottom-right"`` for a zone of the 3 x 3 grid."""
     if z == UNKNOWN:

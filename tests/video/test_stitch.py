@@ -127,3 +127,21 @@ def test_the_store_gives_each_tracklet_its_velocity_and_box_height_at_both_ends(
     assert np.allclose(f.motion.exit_velocity, (0.0, 0.0), atol=1e-6)  # the last second: standing
     assert np.isclose(f.motion.entry_height, 100 / 300) and np.isclose(f.motion.aspect, 400 / 300)
     assert np.allclose(f.entry, (50 / 400, 250 / 300)) and np.allclose(f.exit, (80 / 400, 250 / 300))
+
+
+def test_a_stitched_chain_that_spans_the_other_cameras_sighting_links_through_its_own_steps() -> None:
+    """A person steps out of camera a into camera b for a second and back (the two views overlap at the cut): the
+    stitched chain a1 + a2 spans the b sighting, which only its tracklets' own times can place."""
+    a, b, c = looks(1, 3)
+    out = walker(1, 0.0, 4.0, (0.55, 0.5), (0.1, 0.0), a)  # leaves a at its right edge at 4 s
+    back = walker(2, 6.5, 10.0, (0.95, 0.5), (-0.1, 0.0), b)  # back where it left, 2.5 s later
+    across = walker(3, 4.5, 6.0, (0.05, 0.5), (0.0, 0.0), c, camera="b")  # meanwhile at b's left edge
+    feats = [out, back, across, *crowd()]
+    cfg = LinkConfig(threshold=0.3, min_pairs=5, topology=False, transit={"a->b": (0.0, 1.0)})
+    groups = link_tracklets(feats, None, cfg)
+    person = next(g for g in groups if g[0].tracklet_id == 1)
+    assert sorted(m.tracklet_id for m in person) == [1, 2, 3]
+    late = walker(4, 8.0, 9.0, (0.05, 0.5), (0.0, 0.0), c, camera="b")  # b sees them while a still does: 2 s
+    group_of = {m.tracklet_id: k for k, g in enumerate(link_tracklets([out, back, late, *crowd()], None, cfg))
+                for m in g}
+    assert group_of[1] == group_of[2] != group_of[4]  # 2 s in both views at once is outside a->b's window

@@ -8,7 +8,7 @@ from link_features import feature
 from reid.config import LinkConfig
 from reid.store.rows import TrackletFeature
 from reid.video.link import link_tracklets
-from reid.video.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name
+from reid.video.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name, zones_near
 
 
 def scene(seed: int = 0, people: int = 12) -> tuple[list[TrackletFeature], dict[int, int]]:
@@ -73,3 +73,31 @@ def test_a_lost_track_is_picked_up_where_it_was_lost_not_across_the_view() -> No
     groups = link_tracklets(feats, None, LinkConfig(threshold=1.0, max_reentry_s=10.0))
     g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
     assert g[200] == g[11] and g[201] != g[11]
+
+
+def test_the_gate_judges_the_whole_merge_and_a_border_foot_point_is_in_both_rows() -> None:
+    from reid.video.link import _Linker
+
+    feats, person = scene()
+    topo = learn_topology(feats, confident_links(feats, threshold=1.0, cfg=TopologyConfig()))
+    a, b = feats[0], feats[1]  # person 0 in camera a, then in camera b through the learned transition
+    later = feature(100, "b", b.last_time + 1.0, b.last_time + 4.0, b.embedding.copy(), b.exit, (0.9, 0.1))
+    linker = _Linker([*feats, later], None, LinkConfig(threshold=0.5, linkage="complete"), topo)
+    linker.route.cross_bonus = 0.5  # the threshold through a learned transition: 0.5 + 0.5
+    ia, ib, il = linker.index[a.id], linker.index[b.id], linker.index[100]
+    d = linker.distances(np.array([ia, ia]), np.array([ib, il]))
+    # alone, a -> later is no learned transition (12 s after a left, from b's middle): no bonus
+    assert np.allclose(linker.pair_costs(np.array([ia]), np.array([il])), d[1])
+    # merged with b, the step a -> b goes through the transition, and every cross pair of the merge is loosened
+    cost = linker.cluster_costs(np.array([ia]), np.array([1]), np.array([ib, il]), np.array([2]))
+    assert np.isclose(cost[0], d.max() * 0.5 / 1.0)
+
+    assert zone_name(zone((0.95, 0.33))) == "top-right"
+    assert {zone_name(z) for z in zones_near((0.95, 0.33), 0.03)} == {"top-right", "middle-right"}
+    assert zones_near((0.5, 0.5), 0.03) == [zone((0.5, 0.5))] and zones_near(None, 0.03) == [-1]
+    # person 3 leaves a at y = 0.33, a hair into the top row, where everybody else left from the middle row
+    moved = feats[6]
+    feats[6] = feature(moved.id, "a", moved.first_time, moved.last_time, moved.embedding, moved.entry, (0.95, 0.33))
+    groups = link_tracklets(feats, None, LinkConfig(threshold=1.0))
+    g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
+    assert g[6] == g[7]
