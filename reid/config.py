@@ -269,6 +269,7 @@ class LinkConfig(Checked):
     transit: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # "camA->camB": (min_s, max_s)
     topology: bool = True  # learn entry/exit zones and transit times per camera pair; gate and favour links by them
     max_reentry_s: float = 10.0  # one camera's consecutive sightings of a person at most this far apart (0: any)
+    zone_margin: float = 0.03  # feet this close (fraction of the frame) to a zone border are in both zones
     topology_far_cap: float = 0.25  # appearance FAR allowed through a learned transition: far / gate share, at most this
     linkage: str = "cross-complete"  # cluster distance: max over cross-camera member pairs (cross-complete), or
     # over all member pairs (complete), their mean (average) or min (single); reid.video.link._reduce

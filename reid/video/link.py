@@ -202,7 +202,7 @@ class _Linker:
                 self.emb[k] = np.asarray(f.embedding, np.float32)
         self.lo, self.hi = _windows(cfg.transit, code, cfg.max_reentry_s)
         self.sight = _Sightings(feats, parts or {}, code)
-        self.route = _Routes(topology, names, self.sight.features)
+        self.route = _Routes(topology, names, self.sight.features, cfg.zone_margin)
         self.index = {int(t): k for k, t in enumerate(self.ids)}
         self.cannot: dict[int, set[int]] = {}
         for a, b in getattr(constraints, "cannot_link", None) or ():
@@ -544,10 +544,6 @@ class _Linker:
         return text + (f"; via {via.describe()}" if via is not None else "")
 
 
-# Feet within this fraction of the frame of a zone border count as in both zones: the sample's boxes put one
-# person crossing the cut at y = 0.33 in one view (top row) and 0.39 in the other (middle row).
-ZONE_MARGIN = 0.03
-
 # How far (fractions of the frame) a person lost by the tracker may have walked before being picked up again
 # in the same camera: people in the sample cross a 384-px view in 10-15 s (~0.08 of it per second); the margin
 # covers box jitter.
@@ -578,12 +574,14 @@ class _Routes:
     """The learned topology as arrays over tracklet indices: which consecutive sightings it allows and the
     cost bonus of those through a learned transition."""
 
-    def __init__(self, topology: Topology | None, cameras: list[str], feats: Sequence[Any]):
+    def __init__(self, topology: Topology | None, cameras: list[str], feats: Sequence[Any], margin: float = 0.0):
         self.topology = topology
         self.names = cameras
         self.cams = np.array([cameras.index(str(f.camera)) for f in feats], np.int64)
-        self.exit = _zone_table([getattr(f, "exit", None) for f in feats])
-        self.entry = _zone_table([getattr(f, "entry", None) for f in feats])
+        # feet near a zone border are in both zones (cfg.zone_margin): the sample's boxes put one person crossing
+        # the cut at y = 0.33 in one view (top row) and 0.39 in the other (middle row)
+        self.exit = _zone_table([getattr(f, "exit", None) for f in feats], margin)
+        self.entry = _zone_table([getattr(f, "entry", None) for f in feats], margin)
         self.cross_bonus = self.same_bonus = 0.0  # set by _gate_bonus
         nan = (np.nan, np.nan)
         self.exit_xy = np.array([getattr(f, "exit", None) or nan for f in feats], np.float64).reshape(-1, 2)
@@ -641,12 +639,12 @@ class _Routes:
         return None
 
 
-def _zone_table(points: list[Any]) -> np.ndarray:
-    """(n, 4) zones near each point (``zones_near`` with ``ZONE_MARGIN``; at most 4 on a 3 x 3 grid), padded
-    with its own zone; unknown is zone ``GRID * GRID``, the tables' union row."""
+def _zone_table(points: list[Any], margin: float) -> np.ndarray:
+    """(n, 4) zones within ``margin`` of each point (``zones_near``; at most 4 while the margin is under half a
+    zone), padded with its own zone; unknown is zone ``GRID * GRID``, the tables' union row."""
     out = np.full((len(points), 4), GRID * GRID, np.int64)
     for k, point in enumerate(points):
-        near = [GRID * GRID if z == UNKNOWN else z for z in zones_near(point, ZONE_MARGIN)]
+        near = [GRID * GRID if z == UNKNOWN else z for z in zones_near(point, margin)]
         out[k] = (near + [near[0]] * 4)[:4]
     return out
 

@@ -98,6 +98,7 @@ def test_the_gate_judges_the_whole_merge_and_a_border_foot_point_is_in_both_rows
     # person 3 leaves a at y = 0.33, a hair into the top row, where everybody else left from the middle row
     moved = feats[6]
     feats[6] = feature(moved.id, "a", moved.first_time, moved.last_time, moved.embedding, moved.entry, (0.95, 0.33))
-    groups = link_tracklets(feats, None, LinkConfig(threshold=1.0))
-    g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
-    assert g[6] == g[7]
+    for margin, together in ((0.03, True), (0.0, False)):
+        groups = link_tracklets(feats, None, LinkConfig(threshold=1.0, zone_margin=margin))
+        g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
+        assert (g[6] == g[7]) is together
