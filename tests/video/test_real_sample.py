@@ -2,7 +2,8 @@
 
 Slow (YOLO on 2 x 398 frames, ~1-3 min on 2 cores) and needs the default detector (`reid fetch-models`, which
 .ci/run runs); skipped without it. The bounds guard what docs/linking.md measures (pair precision 0.98, recall
-0.72, purity 0.99 with the hand-crafted embedding); the old appearance-only defaults scored precision 0.24.
+0.80, purity 0.99 with the hand-crafted embedding; recall is bounded one pair below, 48/61, since another
+machine's YOLO may box a frame differently); the old appearance-only defaults scored precision 0.24.
 """
 
 from __future__ import annotations
@@ -36,5 +37,5 @@ def test_default_run_on_the_real_sample_proposes_mostly_right_links(tmp_path: Pa
         scores = link_scores({c: ROOT / "examples" / "reference" / "gt" / f"{c}.txt" for c in ("left", "right")},
                              store_predictions(store))
     assert scores.pair_precision >= 0.9, scores.line()
-    assert scores.pair_recall >= 0.65, scores.line()
+    assert scores.pair_recall >= 0.78, scores.line()
     assert scores.purity >= 0.95, scores.line()
