@@ -161,7 +161,9 @@ class OptimConfig(Checked):
     _choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
 
     optimizer: str = "adam"  # adam | adamw
-    lr: float = 3.5e-4
+    # lr, schedule and grad_clip left at None follow the start (reid.engine.recipe): Bag of Tricks' 3.5e-4, step
+    # and no clipping when fine-tuning ImageNet weights (model.pretrained); 1e-3, cosine and norm 5 from scratch
+    lr: float | None = None
     weight_decay: float = 5e-4
     # Bag of Tricks (Luo et al. 2019): warm-up 10 epochs from x0.01, steps x0.1 at 40 and 70 of 120 epochs.
     # warmup_epochs, milestones, delay_epochs and freeze_epochs are epochs of a schedule_epochs-long run and
@@ -169,12 +171,12 @@ class OptimConfig(Checked):
     schedule_epochs: int = 120
     warmup_epochs: float = 10.0
     warmup_factor: float = 0.01  # the warm-up starts at this fraction of lr (reid-strong-baseline WARMUP_FACTOR)
-    schedule: str = "step"  # step | cosine
+    schedule: str | None = None  # step | cosine
     milestones: tuple[float, ...] = (40.0, 70.0)
     gamma: float = 0.1
     delay_epochs: float = 0.0  # cosine: hold the full rate this long before decaying (fast-reid DELAY_EPOCHS)
     freeze_epochs: float = 0.0  # train only the head while the backbone is frozen (fast-reid FREEZE_ITERS)
-    grad_clip: float = 0.0  # max global grad norm; 0 disables (neither reid-strong-baseline nor fast-reid clip)
+    grad_clip: float | None = None  # max global grad norm; 0 disables (neither reid-strong-baseline nor fast-reid clip)
 
 
 LR_SCALING = ("none", "linear", "sqrt")

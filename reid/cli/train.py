@@ -54,19 +54,22 @@ LOSS_FLAGS = [
 ]
 OPTIM_FLAGS = [
     Flag("--optimizer", "optim.optimizer", "optimiser", choices=["adam", "adamw"]),
-    Flag("--lr", "optim.lr", "base learning rate"),
+    Flag("--lr", "optim.lr", "base learning rate; none: 3.5e-4 fine-tuning --pretrained weights (Bag of "
+         "Tricks), 1e-3 from random weights"),
     Flag("--weight-decay", "optim.weight_decay", "weight decay"),
     Flag("--schedule-epochs", "optim.schedule_epochs", "run length the warm-up, milestones, delay and freeze "
          "epochs are written for; they stretch to --epochs (0 = take them as epochs of this run)"),
     Flag("--warmup-epochs", "optim.warmup_epochs", "epochs of linear warm-up from --warmup-factor of the rate"),
     Flag("--warmup-factor", "optim.warmup_factor", "fraction of the rate the warm-up starts at"),
-    Flag("--schedule", "optim.schedule", "decay after warm-up (set every iteration)", choices=["step", "cosine"]),
+    Flag("--schedule", "optim.schedule", "decay after warm-up (set every iteration); none: step fine-tuning "
+         "--pretrained weights, cosine from random weights", choices=["step", "cosine"]),
     Flag("--milestones", "optim.milestones", "epochs where the step schedule multiplies the rate by --gamma"),
     Flag("--gamma", "optim.gamma", "factor of the step schedule"),
     Flag("--delay-epochs", "optim.delay_epochs", "cosine: epochs at the full rate before the decay starts"),
     Flag("--freeze-epochs", "optim.freeze_epochs", "epochs at the start when only the head trains (the backbone "
          "is frozen, BatchNorm statistics too)"),
-    Flag("--grad-clip", "optim.grad_clip", "max global gradient norm (0 = off)"),
+    Flag("--grad-clip", "optim.grad_clip", "max global gradient norm (0 = off); none: off fine-tuning "
+         "--pretrained weights, 5 from random weights"),
 ]
 RUN_FLAGS = [
     Flag("--out", "out", "run folder: last.pt, best.pt, metrics.csv/json, curves.png", metavar="DIR"),

@@ -85,6 +85,8 @@ def build_loss(cfg: LossConfig, num_ids: int, feat_dim: int, device: torch.devic
 
 def make_optimizer(params: list[nn.Parameter], cfg: OptimConfig) -> torch.optim.Optimizer:
     """Adam (L2 weight decay, as in reid-strong-baseline) or AdamW (decoupled weight decay)."""
+    if cfg.lr is None:
+        raise ConfigError("optim.lr is open: pass the config through reid.engine.recipe.resolve first")
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adamw":

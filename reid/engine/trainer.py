@@ -42,6 +42,8 @@ from reid.engine.checkpoint import EmbedderMeta, model_payload, save_checkpoint
 from reid.engine.device import describe, resolve_device
 from reid.engine.features import evaluate_model, load_eval_images
 from reid.engine.monitor import first_non_finite, progress_bar, sync_every
+from reid.engine.recipe import resolve as resolve_recipe
+from reid.engine.recipe import settled
 from reid.engine.reproducibility import augment_seed, seed_everything, trainer_flags
 from reid.engine.resume import resume_payload
 from reid.engine.run_log import EpochStats, write_metrics
@@ -83,7 +85,10 @@ class Trainer:
                  ctx: ddp.DistContext | None = None):
         if cfg.epochs < 1:
             raise ConfigError(f"epochs must be >= 1, got {cfg.epochs}")
+        cfg, recipe_line = resolve_recipe(cfg)  # open lr / schedule / clipping follow the start (saved resolved)
         self.cfg, self.ctx = cfg, ctx if ctx is not None else ddp.DistContext(device=resolve_device(cfg.device))
+        if recipe_line:
+            self._info("%s", recipe_line)
         self.progress, self.device = progress and self.ctx.is_main, self.ctx.device
         self.out = Path(cfg.out)
         self.last_path, self.best_path = self.out / "last.pt", self.out / "best.pt"
@@ -135,9 +140,10 @@ class Trainer:
     def build_optimizer(self, log_scaling: bool = True) -> Optimizers:
         """The optimisers at ``optim.lr`` scaled for the number of processes (``distributed.lr_scaling``)."""
         cfg, world = self.cfg, self.ctx.world_size
-        optim = dataclasses.replace(cfg.optim, lr=ddp.scaled_lr(cfg.optim.lr, world, cfg.distributed.lr_scaling))
-        if optim.lr != cfg.optim.lr and log_scaling:  # a resumed run keeps the checkpoint's rate
-            self._info("learning rate %.3g x %s scaling for %d processes = %.3g", cfg.optim.lr,
+        lr = settled(cfg.optim)[0]
+        optim = dataclasses.replace(cfg.optim, lr=ddp.scaled_lr(lr, world, cfg.distributed.lr_scaling))
+        if optim.lr != lr and log_scaling:  # a resumed run keeps the checkpoint's rate
+            self._info("learning rate %.3g x %s scaling for %d processes = %.3g", lr,
                        cfg.distributed.lr_scaling, world, optim.lr)
         return builders.build_optimizer(self.model, self.criterion, optim, cfg.loss)
 
@@ -228,9 +234,10 @@ class Trainer:
         if frozen:
             for p in self.model.backbone.parameters():
                 p.grad = None  # Adam skips a parameter without gradient: no update, no weight decay
-        if self.cfg.optim.grad_clip > 0:
+        clip = settled(self.cfg.optim)[2]
+        if clip > 0:
             self.scaler.unscale_(opt.main)
-            torch.nn.utils.clip_grad_norm_(opt.params, self.cfg.optim.grad_clip)
+            torch.nn.utils.clip_grad_norm_(opt.params, clip)
         self.scaler.step(opt.main)
         if opt.center is not None:
             self._center_grads()

@@ -34,6 +34,7 @@ from reid.engine.distributed import (
     mean_across_ranks,
     scaled_lr,
 )
+from reid.engine.recipe import resolve
 from reid.engine.reproducibility import augment_seed
 from reid.engine.schedule import lr_factor
 from reid.engine.trainer import train
@@ -297,7 +298,8 @@ def test_torchrun_trains_and_only_rank_0_prints_and_writes(tiny_root: Path, tmp_
     assert proc.stderr.count("epoch 2/2 ") == 1 and proc.stderr.count("cpu (threads=1), AMP off, channels_last off, 2 processes") == 1
     assert {p.name for p in out.iterdir()} == RUN_FILES
     last = load_checkpoint(out / "last.pt")
-    after_epoch_1 = WORLD * OptimConfig().lr * lr_factor(1.0, OptimConfig(), 2)  # linear: lr x 2 processes
+    optim = resolve(TrainConfig())[0].optim  # from scratch: the defaults' open rate and schedule filled in
+    after_epoch_1 = WORLD * optim.lr * lr_factor(1.0, optim, 2)  # linear: lr x 2 processes
     assert last["world_size"] == 2 and last["history"][0]["lr"] == pytest.approx(after_epoch_1)
     assert not [k for k in last["model"] if k.startswith("module.")]
     model, meta = load_embedder(out / "best.pt")

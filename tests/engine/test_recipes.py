@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reid.config import TrainConfig, load_yaml, to_dict
+from reid.config import ConfigError, ModelConfig, OptimConfig, TrainConfig, load_yaml, to_dict
+from reid.engine.recipe import resolve, settled
 from reid.engine.schedule import lr_factor
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -58,11 +59,28 @@ def test_bot_r50_schedule_is_bots_exactly() -> None:
 
 
 def test_defaults_train_what_bag_of_tricks_trains() -> None:
-    """``reid train`` with no loss flags: BoT's losses and schedule; center loss available but off, and the
-    input at Market-1501's own 128x64 (CPU-friendly; bot_r50.yaml sets BoT's 256x128)."""
-    cfg = _flat(to_dict(TrainConfig()))
+    """``reid train`` with no loss flags: BoT's losses, and its optimiser and schedule when fine-tuning ImageNet
+    weights as BoT does; center loss available but off, and the input at Market-1501's own 128x64
+    (CPU-friendly; bot_r50.yaml sets BoT's 256x128)."""
+    fine_tune, why = resolve(TrainConfig(model=ModelConfig(pretrained="models/resnet50-0676ba61.pth")))
+    cfg = _flat(to_dict(fine_tune))
     differs = {k: (cfg[k], v) for k, v in BOT.items() if cfg[k] != v}
     assert differs == {"loss.center_weight": (0.0, 0.0005), "data.height": (128, 256), "data.width": (64, 128)}
+    assert why is not None and why.startswith("fine-tuning model.pretrained: lr 0.00035, step schedule, grad_clip 0")
+
+
+def test_from_scratch_the_open_optimiser_settings_train_a_random_network_and_explicit_ones_win() -> None:
+    scratch, why = resolve(TrainConfig())
+    o = scratch.optim
+    assert (o.lr, o.schedule, o.grad_clip) == (1e-3, "cosine", 5.0)
+    assert why is not None and why.startswith("from random weights (no model.pretrained): lr 0.001, cosine")
+    # the warm-up stays BoT's (10 of 120 epochs, from x0.01), then cosine over the rest of the run
+    assert lr_factor(0, o, 8) == pytest.approx(0.01) and lr_factor(8 * 10 / 120, o, 8) == pytest.approx(1.0)
+    assert lr_factor(4.33, o, 8) == pytest.approx(0.505, abs=0.01)
+    mine, why = resolve(TrainConfig(optim=OptimConfig(lr=2e-4, schedule="step", grad_clip=0.0)))
+    assert (mine.optim.lr, mine.optim.schedule, mine.optim.grad_clip, why) == (2e-4, "step", 0.0, None)
+    with pytest.raises(ConfigError, match="resolve first"):
+        settled(TrainConfig().optim)
 
 
 def test_sbs_r50_takes_what_fast_reid_sbs_adds() -> None:
