@@ -159,7 +159,6 @@ class _Sightings:
         self.features = feats
         self.count = np.array([len(parts.get(int(u.id), [u])) for u in units], np.int64)
         self.first = np.cumsum(self.count) - self.count
-        self.unit = np.repeat(np.arange(len(units)), self.count)
         self.cams = np.array([code[str(f.camera)] for f in feats], np.int64)
         self.t0 = np.array([f.first_time for f in feats], np.float64)
         self.t1 = np.array([f.last_time for f in feats], np.float64)
