@@ -32,8 +32,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 
 from benchmarks.common import write_result  # noqa: E402
 from reid.config import LinkConfig  # noqa: E402
+from reid.link.link import link_tracklets  # noqa: E402
 from reid.store.rows import TrackletFeature  # noqa: E402
-from reid.video.link import link_tracklets  # noqa: E402
 
 DIM = 512
 STYLES, STYLE_WEIGHT, HARD_NOISE = 50, 2.2, (0.2, 0.5)  # hard setting: look-alikes ~0.6 apart, sightings 0.3-0.7

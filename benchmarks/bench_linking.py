@@ -1,7 +1,7 @@
 """Linking ablation on real footage (the shipped sample against its reference) and on the hard synthetic scene.
 
 Each row switches one lever of ``reid process`` on top of the row before (detector, threshold, crops,
-topology, linkage); every row is scored with ``reid.video.link_eval`` (cross-camera tracklet-pair precision and
+topology, linkage); every row is scored with ``reid.link.link_eval`` (cross-camera tracklet-pair precision and
 recall, identity purity) and cross-camera IDF1 (``reid.video.mot_eval``). Detections are computed once per
 detector and cached as MOTChallenge files, so rows differ only in what they change.
 
@@ -31,11 +31,11 @@ import numpy as np  # noqa: E402
 
 from benchmarks.common import write_result  # noqa: E402
 from reid.config import DetectorConfig, PipelineConfig, override  # noqa: E402
+from reid.data.motio import read_mot, write_mot  # noqa: E402
+from reid.link.link_eval import box_iou, link_scores  # noqa: E402
 from reid.store import Store  # noqa: E402
-from reid.video.link_eval import box_iou, link_scores  # noqa: E402
 from reid.video.manifest import Manifest, load_manifest  # noqa: E402
 from reid.video.mot_eval import IOU, evaluate_tracks, store_predictions  # noqa: E402
-from reid.video.motio import read_mot, write_mot  # noqa: E402
 from reid.video.pipeline import run_pipeline  # noqa: E402
 from reid.video.source import VideoSource  # noqa: E402
 from reid.video.stages import build_detector  # noqa: E402
@@ -81,7 +81,7 @@ def miss_runs(gt: Path, detections: dict[str, str]) -> dict[str, Any]:
     """How a detector misses the reference's people: the share of reference boxes no detection covers (IoU >=
     0.5) and the lengths of the runs of consecutive missed frames per person (10 = 10 or more). Real detectors
     miss in runs, which is what fragments tracks; the hard synthetic scene's detector-like boxes are made to
-    miss the same way (``reid.video.scene_forecourt.MISS_START``)."""
+    miss the same way (``reid.data.scenes.forecourt.MISS_START``)."""
     runs: Counter = Counter()
     total = missed = 0
     for cam, det_file in sorted(detections.items()):

@@ -42,11 +42,11 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
 from benchmarks.common import write_result  # noqa: E402
 from reid.config import LinkConfig, ModelConfig, PipelineConfig, TrainConfig, to_dict  # noqa: E402
 from reid.engine.checkpoint import save_checkpoint  # noqa: E402
+from reid.link.link import link_tracklets  # noqa: E402
 from reid.models import build_model  # noqa: E402
 from reid.store.rows import TrackletFeature  # noqa: E402
 from reid.video.detect import Detector, HogDetector, YoloDetector  # noqa: E402
 from reid.video.embed import CheckpointEmbedder, Embedder, HandcraftedEmbedder, embed_tracklets  # noqa: E402
-from reid.video.link import link_tracklets  # noqa: E402
 from reid.video.manifest import load_manifest  # noqa: E402
 from reid.video.source import VideoSource  # noqa: E402
 from reid.video.stages import run_file  # noqa: E402

@@ -1,6 +1,6 @@
 """Scaling of ``reid process`` on Ray: the local path against 1 and 2 Ray workers on this machine.
 
-The same generated videos (``reid.video.scene``: 4 cameras, 320x240 at 10 fps, 6 people) go through
+The same generated videos (``reid.data.scenes.scene``: 4 cameras, 320x240 at 10 fps, 6 people) go through
 ``run_pipeline`` (the local path, one process) and ``run_on_ray`` (one task per video file) on a local Ray
 instance started by this script with 1 or 2 CPUs; OpenCV's HOG people detector (the default without YOLO
 weights) and the hand-crafted descriptor, so detection is real CPU work and nothing is downloaded.
@@ -37,11 +37,11 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
 
 from benchmarks.common import machine, repeat, write_result  # noqa: E402
 from reid.config import DetectorConfig, PipelineConfig  # noqa: E402
+from reid.data.scenes.scene import render_scene  # noqa: E402
 from reid.video.manifest import Manifest, load_manifest  # noqa: E402
 from reid.video.pipeline import run_pipeline  # noqa: E402
 from reid.video.ray_cluster import import_ray  # noqa: E402
 from reid.video.ray_runner import run_on_ray  # noqa: E402
-from reid.video.scene import render_scene  # noqa: E402
 from reid.video.summary import ProcessSummary  # noqa: E402
 
 CAMERAS = 4

@@ -37,9 +37,9 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
 from benchmarks.bench_pipeline import cnn_embedder  # noqa: E402
 from benchmarks.common import write_result  # noqa: E402
 from reid.config import PipelineConfig  # noqa: E402
+from reid.data.motio import write_mot  # noqa: E402
 from reid.video.detect import MotDetections  # noqa: E402
 from reid.video.embed import HandcraftedEmbedder, embed_tracklets  # noqa: E402
-from reid.video.motio import write_mot  # noqa: E402
 from reid.video.source import VideoSource  # noqa: E402
 from reid.video.stages import run_file  # noqa: E402
 from reid.video.types import Detections  # noqa: E402

@@ -31,11 +31,11 @@ from benchmarks.bench_eval import make_problem  # noqa: E402
 from benchmarks.bench_link import make_features  # noqa: E402
 from benchmarks.bench_pipeline import MANIFEST, FirstFrames  # noqa: E402
 from reid.config import LinkConfig, PipelineConfig  # noqa: E402
+from reid.link.link import link_tracklets  # noqa: E402
 from reid.losses import pairwise_distance_numpy  # noqa: E402
 from reid.metrics import evaluate_rank  # noqa: E402
 from reid.video.detect import HogDetector  # noqa: E402
 from reid.video.embed import HandcraftedEmbedder  # noqa: E402
-from reid.video.link import link_tracklets  # noqa: E402
 from reid.video.manifest import load_manifest  # noqa: E402
 from reid.video.stages import run_file  # noqa: E402
 

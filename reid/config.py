@@ -274,8 +274,8 @@ class LinkConfig(Checked):
     zone_margin: float = 0.03  # feet this close (fraction of the frame) to a zone border are in both zones
     topology_far_cap: float = 0.25  # appearance FAR allowed through a learned transition: far / gate share, at most this
     linkage: str = "cross-complete"  # cluster distance: max over cross-camera member pairs (cross-complete), or
-    # over all member pairs (complete), their mean (average) or min (single); reid.video.link._reduce
-    stitch: bool = True  # first join a camera's lost tracks picked up again (motion-gated, reid.video.stitch)
+    # over all member pairs (complete), their mean (average) or min (single); reid.link.link._reduce
+    stitch: bool = True  # first join a camera's lost tracks picked up again (motion-gated, reid.link.stitch)
     stitch_gap_s: float = 3.0  # ... at most this long after the track was lost
     stitch_reach: float = 0.4  # ... starting within this many box heights of where the lost track was heading
     stitch_reach_per_s: float = 0.4  # ... plus this many per second of gap

@@ -29,8 +29,8 @@ import numpy as np
 import yaml
 
 from reid.config import TrackerConfig
+from reid.data.motio import write_mot
 from reid.video.detect import YoloDetector
-from reid.video.motio import write_mot
 from reid.video.track import TrackletBuilder
 from reid.video.types import Detections, Frame
 

@@ -3,7 +3,7 @@
     python tools/make_synthetic_scene.py data/scene --people 8 --cameras 3 --seconds 30 --seed 0
     python tools/make_synthetic_scene.py data/hard --hard   # like the real sample: two halves of one forecourt
 
-``--hard`` renders ``reid.video.scene_forecourt``: two adjacent 384x576 views at 5 fps cut from one forecourt,
+``--hard`` renders ``reid.data.scenes.forecourt``: two adjacent 384x576 views at 5 fps cut from one forecourt,
 30 people in 80 s (~6 in view at a time), mostly in dark look-alike clothes, crossing the cut, occluding each other, entering at the
 borders, the two cameras with different colour response and resolution (``--same-cameras`` turns that off).
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from reid.video.scene import render_scene
-from reid.video.scene_forecourt import render_forecourt
+from reid.data.scenes.forecourt import render_forecourt
+from reid.data.scenes.scene import render_scene
 
 EASY = {"people": 8, "cameras": 3, "seconds": 30.0, "fps": 10.0, "size": "320x240"}
 HARD = {"people": 30, "cameras": 2, "seconds": 80.0, "fps": 5.0, "size": "384x576"}  # the shipped sample

@@ -2,7 +2,7 @@
 tracklet (tracklets a reviewer confirmed as one identity share a class), and the pairs known to be different.
 
 Known-different tracklet pairs come free with every video: two tracklets of one camera that overlap in time
-cannot be one person; a reviewer's rejection (``cannot_link``) says so too (``reid.video.calibrate.known_pairs``,
+cannot be one person; a reviewer's rejection (``cannot_link``) says so too (``reid.link.calibrate.known_pairs``,
 the pairs the link threshold is calibrated on). Nothing here is labelled by hand
 beyond what the reviewer already decided.
 """
@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from reid.errors import ReidError
+from reid.link.calibrate import known_pairs
 from reid.store import Store, TrackletFeature
-from reid.video.calibrate import known_pairs
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """``reid evaluate-tracks``: per-camera and cross-camera IDF1 / MOTA of a processed database against
 MOTChallenge ground truth (``gt/<camera>.txt`` with global person ids, e.g. from
 ``tools/make_synthetic_scene.py`` or the sample's ``examples/reference/gt``), and the cross-camera tracklet-pair
-precision / recall and identity purity of ``reid.video.link_eval``."""
+precision / recall and identity purity of ``reid.link.link_eval``."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reid.link.link_eval import link_scores
     from reid.store import Store
-    from reid.video.link_eval import link_scores
     from reid.video.mot_eval import evaluate_tracks, format_table, store_predictions
 
     gt = {p.stem: p for p in sorted(args.gt.glob("*.txt"))}

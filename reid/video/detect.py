@@ -24,9 +24,9 @@ import torch
 import torchvision
 
 from reid.config import ConfigError, DetectorConfig
+from reid.data.motio import MotFrame, read_mot
 from reid.errors import CheckpointError, first_line
 from reid.hub import MODELS_DIR, PYPI_WEIGHTS, fetch_command, find_wheel_member
-from reid.video.motio import MotFrame, read_mot
 from reid.video.types import Detections
 
 log = logging.getLogger(__name__)

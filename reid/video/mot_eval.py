@@ -13,26 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import motmetrics as mm
 import numpy as np
 
-from reid.video.motio import read_mot
+from reid.data.motio import IOU, TrackRow, read_mot
 
 METRICS = ["idf1", "idp", "idr", "mota", "num_switches", "precision", "recall", "num_unique_objects",
            "num_frames"]
-IOU = 0.5
-
-
-class TrackRow(NamedTuple):
-    """One predicted box. ``frame``: 1-based within the camera's video; ``track_id``: the tracker's id, unique
-    within the camera; ``identity_id``: the global identity (None when not linked); ``box``: xyxy pixels."""
-
-    frame: int
-    track_id: int
-    identity_id: int | None
-    box: Sequence[float]
 
 
 Box = tuple[int, int, Sequence[float]]  # (frame, id, xyxy box)

@@ -146,10 +146,10 @@ def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
     """Relink every tracklet in the store; returns (identities, cross-camera identities, cross-camera links).
 
     The threshold is ``cfg.threshold`` if given, else calibrated on this database's known-different pairs
-    (``reid.video.calibrate``); it and what it rests on are stored (meta ``link_threshold``,
+    (``reid.link.calibrate``); it and what it rests on are stored (meta ``link_threshold``,
     ``link_threshold_source``) for the run summary and the review app."""
-    from reid.video.calibrate import calibrate
-    from reid.video.link import link_tracklets
+    from reid.link.calibrate import calibrate
+    from reid.link.link import link_tracklets
 
     features = store.tracklet_features()
     constraints = store.link_constraints()

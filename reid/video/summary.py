@@ -40,7 +40,7 @@ class ProcessSummary:
     link_seconds: float
     seconds: float
     force: bool = False
-    link_threshold: str = ""  # the distance used and what it rests on (``reid.video.calibrate``)
+    link_threshold: str = ""  # the distance used and what it rests on (``reid.link.calibrate``)
 
     @property
     def failed(self) -> list[VideoResult]:

@@ -99,9 +99,9 @@ def random_yolo(tmp_path_factory: pytest.TempPathFactory) -> Callable[[dict[int,
 
 @pytest.fixture(scope="session")
 def two_camera_scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``reid.video.scene`` with 6 people, cameras cam1 and cam2, 20 s at 10 fps, seed 1: ``scene.yaml``, the
+    """``reid.data.scenes.scene`` with 6 people, cameras cam1 and cam2, 20 s at 10 fps, seed 1: ``scene.yaml``, the
     videos and ``gt/<camera>.txt`` boxes (6 tracklets per camera with those boxes)."""
-    from reid.video.scene import render_scene
+    from reid.data.scenes.scene import render_scene
 
     out = tmp_path_factory.mktemp("two_camera_scene")
     render_scene(out, people=6, cameras=2, seconds=20, seed=1)

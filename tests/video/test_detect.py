@@ -12,9 +12,9 @@ import torch
 import torchvision
 
 from reid.config import ConfigError, DetectorConfig
+from reid.data.motio import read_mot, write_mot
 from reid.errors import CheckpointError, DatasetError
 from reid.video.detect import Detector, HogDetector, MotDetections, YoloDetector, make_detector
-from reid.video.motio import read_mot, write_mot
 from reid.video.types import Detections
 
 # The people in ultralytics' bus.jpg (xyxy, read off a YOLOv8s run and checked by eye).

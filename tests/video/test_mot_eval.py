@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from reid.data.motio import write_mot
 from reid.video.mot_eval import TrackRow, evaluate_tracks, format_table
-from reid.video.motio import write_mot
 
 P = (10.0, 10.0, 50.0, 110.0)  # person 1's box (xyxy), every frame
 Q = (200.0, 20.0, 240.0, 120.0)  # person 2's box

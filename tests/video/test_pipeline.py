@@ -9,11 +9,11 @@ import pytest
 
 from reid.cli import main
 from reid.config import PipelineConfig
+from reid.data.scenes.scene import render_scene
 from reid.store import Store
 from reid.video.manifest import load_manifest
 from reid.video.mot_eval import evaluate_tracks, store_predictions
 from reid.video.pipeline import run_pipeline
-from reid.video.scene import render_scene
 from reid.video.summary import ProcessSummary, VideoResult
 
 # Measured on this scene (6 people, 2 cameras, 20 s, seed 1) with ground-truth boxes and the hand-crafted

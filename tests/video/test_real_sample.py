@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from reid.config import PipelineConfig
+from reid.link.link_eval import link_scores
 from reid.store import Store
 from reid.video.detect import find_yolo_weights
-from reid.video.link_eval import link_scores
 from reid.video.manifest import load_manifest
 from reid.video.mot_eval import store_predictions
 from reid.video.pipeline import run_pipeline

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from reid.video.link_eval import link_scores
+from reid.data.motio import write_mot
+from reid.link.link_eval import link_scores
 from reid.video.mot_eval import TrackRow
-from reid.video.motio import write_mot
 
 
 def reference(tmp_path: Path) -> dict[str, Path]:

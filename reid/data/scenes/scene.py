@@ -16,7 +16,7 @@ Everything is a function of the arguments (same seed, same frames and files).
 
 This scene is easy: distinct clothing, people one at a time, no occlusion to speak of (cross-camera IDF1
 0.96-0.99 with the hand-crafted descriptor). ``render_scene(..., hard=True)`` renders instead the hard scene of
-``reid.video.scene_forecourt`` (two adjacent views cut from one forecourt, dark look-alike clothing, pairs,
+``reid.data.scenes.forecourt`` (two adjacent views cut from one forecourt, dark look-alike clothing, pairs,
 occlusion, border entries, per-camera colour response and resolution), made to score like real footage.
 """
 
@@ -34,7 +34,7 @@ import yaml
 from reid.data.synthetic import Appearance, camera_profile, render_person, sample_appearance
 
 if TYPE_CHECKING:
-    from reid.video.scene_walks import Walk
+    from reid.data.scenes.walks import Walk
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +164,14 @@ def render_scene(out: str | Path, people: int = 8, cameras: int | None = None, s
     """Render the scene into folder ``out`` (created); returns the paths and the planned visits.
 
     ``cameras``: 3 when not given. ``hard=True``: the hard forecourt scene of
-    ``reid.video.scene_forecourt.render_forecourt`` instead (always two cameras, ``left`` / ``right``, each
+    ``reid.data.scenes.forecourt.render_forecourt`` instead (always two cameras, ``left`` / ``right``, each
     ``width`` x ``height``; its sample-like defaults are 30 people, 80 s, 5 fps, 384x576); returns the planned
     walks in ``Scene.walks`` and detector-like boxes in ``Scene.detections``.
     """
     if hard:
         if cameras not in (None, 2):
             raise ValueError(f"the hard scene has two cameras (left and right halves of one view); got {cameras}")
-        from reid.video.scene_forecourt import render_forecourt
+        from reid.data.scenes.forecourt import render_forecourt
 
         return render_forecourt(out, people=people, seconds=seconds, seed=seed, fps=fps, width=width, height=height)
     cameras = 3 if cameras is None else cameras

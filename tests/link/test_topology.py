@@ -6,9 +6,9 @@ import numpy as np
 from link_features import feature
 
 from reid.config import LinkConfig
+from reid.link.link import link_tracklets
+from reid.link.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name, zones_near
 from reid.store.rows import TrackletFeature
-from reid.video.link import link_tracklets
-from reid.video.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name, zones_near
 
 
 def scene(seed: int = 0, people: int = 12) -> tuple[list[TrackletFeature], dict[int, int]]:
@@ -76,7 +76,7 @@ def test_a_lost_track_is_picked_up_where_it_was_lost_not_across_the_view() -> No
 
 
 def test_the_gate_judges_the_whole_merge_and_a_border_foot_point_is_in_both_rows() -> None:
-    from reid.video.link import _Linker
+    from reid.link.link import _Linker
 
     feats, person = scene()
     topo = learn_topology(feats, confident_links(feats, threshold=1.0, cfg=TopologyConfig()))

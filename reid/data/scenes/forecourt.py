@@ -1,11 +1,11 @@
 """The hard synthetic scene: one forecourt rendered once and cut into two adjacent camera views.
 
 Made to fail the way the shipped real sample (``examples/``: the two halves of OpenCV's vtest.avi) fails, so
-that its numbers predict real footage: one wide ground plane (``reid.video.scene_walks``) seen from a first-floor
+that its numbers predict real footage: one wide ground plane (``reid.data.scenes.walks``) seen from a first-floor
 window, people 56-140 px tall in a 384x576 view, walking in many directions at 0.9-1.5 m/s, some standing a while; nearly half
 cross the cut between the views, seen in both for a moment (at the same time and height), the others enter or
 leave through the outer borders. Most wear dark, plain clothes and some pairs are look-alikes
-(``reid.video.scene_people``); people walk side by side and pass each other, so they occlude each other and a
+(``reid.data.scenes.people``); people walk side by side and pass each other, so they occlude each other and a
 tracker may swap them (nothing is faked in the ground truth: switches come from the tracker). A lamp post near
 the cut hides people walking behind it. The two cameras differ in colour response (gain, tone curve, white
 balance) and resolution (the right one sees at 0.7x and is upscaled) — ``VIEW_LOOKS``.
@@ -24,7 +24,7 @@ Output, on one clock (both cameras start at 0 s)::
 Tuned against the sample's reference (``examples/reference/gt``), each change measured rather than chosen by
 eye (docs/linking.md, "Synthetic and real side by side"): the detector-like boxes miss people in runs as YOLO
 does on the sample (``MISS_START``, ``MISS_STAY``; ``benchmarks/bench_linking.py --miss-runs``), and the crowd
-is as alike as the sample's (``reid.video.scene_people``). With one colour response (``camera_shift=False``,
+is as alike as the sample's (``reid.data.scenes.people``). With one colour response (``camera_shift=False``,
 as in the sample) the fresh-install defaults give pair precision / recall 0.94 / 0.66 pooled over seeds 0-2,
 the sample 0.98 / 0.72; with the right camera's look changed (the default) 0.93 / 0.21.
 """
@@ -39,10 +39,10 @@ import cv2
 import numpy as np
 import yaml
 
+from reid.data.scenes.people import sample_crowd
+from reid.data.scenes.scene import Scene
+from reid.data.scenes.walks import STRIDE, Ground, Walk, plan_walks
 from reid.data.synthetic_person import Appearance, render_person
-from reid.video.scene import Scene
-from reid.video.scene_people import sample_crowd
-from reid.video.scene_walks import STRIDE, Ground, Walk, plan_walks
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ Per camera, tracklet *ends* (rows) are matched one-to-one to tracklet *starts* (
 appearance distance, among pairs that pass a **motion gate**: the start lies within
 ``stitch_reach + stitch_reach_per_s * gap`` box heights of the path the end could have taken (from where it was
 lost to where its velocity over the last second, ``TrackMotion``, would have carried it), and the two boxes are of similar height. The appearance threshold follows the
-gate, as for a learned transition (``reid.video.topology``): the gate lets through a share ``g`` of the
+gate, as for a learned transition (``reid.link.topology``): the gate lets through a share ``g`` of the
 time-plausible pairs, so appearance needs a false-accept rate of only ``far / g`` (at most
 ``cfg.topology_far_cap``) on the known-different pairs for the two together to keep ``far``.
 """

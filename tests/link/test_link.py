@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from reid.config import LinkConfig
+from reid.link.link import link_tracklets
 from reid.store.rows import LinkConstraints, TrackletFeature
-from reid.video.link import link_tracklets
 
 
 def unit(v: np.ndarray) -> np.ndarray:

@@ -7,12 +7,12 @@ import numpy as np
 from link_features import feature
 
 from reid.config import LinkConfig
+from reid.link.calibrate import known_pairs, pair_distances
+from reid.link.link import link_tracklets
+from reid.link.stitch import Stitch, pool
+from reid.link.stitch import stitch_tracklets as stitch_with
 from reid.store import Store, TrackletRecord, VideoRecord
 from reid.store.rows import LinkConstraints, TrackletFeature, TrackMotion
-from reid.video.calibrate import known_pairs, pair_distances
-from reid.video.link import link_tracklets
-from reid.video.stitch import Stitch, pool
-from reid.video.stitch import stitch_tracklets as stitch_with
 
 HEIGHT = 0.2  # box height, fraction of the frame
 CFG = LinkConfig(threshold=0.3, min_pairs=5)

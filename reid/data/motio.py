@@ -3,7 +3,8 @@
 One line per box: ``frame, id, x, y, w, h, conf[, ...]`` with 1-based frame numbers, ``(x, y)`` the top-left
 corner and ``(w, h)`` the size in pixels (Milan et al. 2016, "MOT16: A Benchmark for Multi-Object Tracking").
 Detection files carry ``id = -1``; ground-truth files carry a 0/1 "consider" flag in the ``conf`` column.
-Extra columns (3-D position, class, visibility) are read past and written as ``-1``.
+Extra columns (3-D position, class, visibility) are read past and written as ``-1``. Boxes of a prediction and
+the ground truth match at IoU >= ``IOU``, the MOTChallenge rule (tracking and link evaluation alike).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ class MotFrame(NamedTuple):
 
 
 MotRow = tuple[int, int, Sequence[float], float]  # (1-based frame, id, xyxy box, score)
+
+IOU = 0.5
+
+
+class TrackRow(NamedTuple):
+    """One predicted box. ``frame``: 1-based within the camera's video; ``track_id``: the tracker's id, unique
+    within the camera; ``identity_id``: the global identity (None when not linked); ``box``: xyxy pixels."""
+
+    frame: int
+    track_id: int
+    identity_id: int | None
+    box: Sequence[float]
 
 
 def read_mot(path: str | Path) -> dict[int, MotFrame]:

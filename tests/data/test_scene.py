@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from reid.data.motio import read_mot
+from reid.data.scenes.scene import render_scene
 from reid.video.manifest import load_manifest
-from reid.video.motio import read_mot
-from reid.video.scene import render_scene
 
 SMALL = {"people": 4, "cameras": 3, "seconds": 24.0, "fps": 4.0, "width": 160, "height": 120}
 
@@ -93,7 +93,7 @@ def test_too_short_is_a_clear_error(tmp_path) -> None:
         render_scene(tmp_path, people=2, cameras=2, seconds=3.0, fps=2.0, width=160, height=120)
 
 
-# --- the hard scene: two halves of one forecourt (reid.video.scene_forecourt) ---------------------------------
+# --- the hard scene: two halves of one forecourt (reid.data.scenes.forecourt) ---------------------------------
 
 HARD = {"people": 10, "seconds": 40.0, "fps": 4.0, "width": 96, "height": 144}
 W, H = HARD["width"], HARD["height"]
@@ -213,7 +213,7 @@ def test_cameras_differ_in_colour_response(hard) -> None:
 def test_right_camera_loses_resolution() -> None:
     from dataclasses import replace
 
-    from reid.video.scene_forecourt import VIEW_LOOKS, apply_look
+    from reid.data.scenes.forecourt import VIEW_LOOKS, apply_look
 
     checks = np.kron((np.indices((36, 24)).sum(0) % 2) * 200.0 + 20.0, np.ones((4, 4)))[..., None].repeat(3, -1)
     sharp = [apply_look(checks, replace(look, noise=0.0), np.random.default_rng(0)) for look in VIEW_LOOKS]
@@ -225,7 +225,7 @@ def test_right_camera_loses_resolution() -> None:
 
 
 def test_crowd_is_dark_with_look_alike_pairs() -> None:
-    from reid.video.scene_people import LOOK_ALIKE_SHARE, NUDGE, sample_crowd
+    from reid.data.scenes.people import LOOK_ALIKE_SHARE, NUDGE, sample_crowd
 
     people, copies = sample_crowd(200, np.random.default_rng(0))
     dark = [max(p.shirt) < 110 and max(p.trousers) < 110 for p in people]
@@ -239,7 +239,7 @@ def test_crowd_is_dark_with_look_alike_pairs() -> None:
 
 def test_ground_matches_the_sample_scale() -> None:
     """A 1.7 m person is 56 px tall at the far edge (30 % down a 576-px frame) and 140 px at the near edge."""
-    from reid.video.scene_walks import Ground
+    from reid.data.scenes.walks import Ground
 
     g = Ground(768, 576)
     _, v_near, s_near = g.project(0.0, 0.0)
@@ -249,7 +249,7 @@ def test_ground_matches_the_sample_scale() -> None:
 
 
 def test_walk_stops_and_ends() -> None:
-    from reid.video.scene_walks import Walk
+    from reid.data.scenes.walks import Walk
 
     w = Walk(1, 2.0, ((0.0, 0.0), (4.0, 0.0)), speed=1.0, stop_at=1.0, stop_for=3.0)
     assert w.at(1.9) is None and w.duration == pytest.approx(7.0)

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reid.video.mot_eval import IOU, TrackRow
-from reid.video.motio import read_mot
+from reid.data.motio import IOU, TrackRow, read_mot
 
 MIN_MATCHED = 1 / 3  # a tracklet with fewer of its boxes on a reference person is nobody's (false positive)
 

@@ -7,8 +7,8 @@ import pytest
 from link_features import feature
 
 from reid.config import LinkConfig
+from reid.link.calibrate import DEFAULT_THRESHOLD, calibrate, known_pairs
 from reid.store.rows import LinkConstraints
-from reid.video.calibrate import DEFAULT_THRESHOLD, calibrate, known_pairs
 
 
 def unit(rng: np.random.Generator, n: int, d: int = 16) -> np.ndarray:
@@ -61,7 +61,7 @@ def test_tar_reported_on_confirmed_pairs() -> None:
 
 
 def test_overlapping_pairs_match_brute_force_without_all_pairs() -> None:
-    from reid.video.calibrate import _overlapping
+    from reid.link.calibrate import _overlapping
 
     rng = np.random.default_rng(3)
     n = 300

@@ -27,12 +27,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from reid.config import LinkConfig
-from reid.losses import paired_distance_numpy, pairwise_distance_numpy
-from reid.metrics.verification import threshold_at_far
-from reid.store.rows import LinkProposal
-from reid.video.calibrate import calibrate, known_pairs, pair_distances
-from reid.video.stitch import pool, stitch_tracklets
-from reid.video.topology import (
+from reid.link.calibrate import calibrate, known_pairs, pair_distances
+from reid.link.stitch import pool, stitch_tracklets
+from reid.link.topology import (
     GRID,
     UNKNOWN,
     Topology,
@@ -43,6 +40,9 @@ from reid.video.topology import (
     time_candidates,
     zones_near,
 )
+from reid.losses import paired_distance_numpy, pairwise_distance_numpy
+from reid.metrics.verification import threshold_at_far
+from reid.store.rows import LinkProposal
 
 __all__ = ["LinkProposal", "link_tracklets"]
 
