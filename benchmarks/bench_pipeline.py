@@ -42,7 +42,8 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
 from benchmarks.common import write_result  # noqa: E402
 from reid.config import LinkConfig, ModelConfig, PipelineConfig, TrainConfig, to_dict  # noqa: E402
 from reid.engine.checkpoint import save_checkpoint  # noqa: E402
-from reid.link.link import link_tracklets  # noqa: E402
+from reid.link import link_tracklets  # noqa: E402
+from reid.link.calibrate import resolve_threshold  # noqa: E402
 from reid.models import build_model  # noqa: E402
 from reid.store.rows import TrackletFeature  # noqa: E402
 from reid.video.detect import Detector, HogDetector, YoloDetector  # noqa: E402
@@ -128,7 +129,7 @@ def time_link(per_camera: dict[str, list[Tracklet]], cfg: LinkConfig) -> tuple[f
     best, groups = float("inf"), []
     for _ in range(3):
         t0 = time.perf_counter()
-        groups = link_tracklets(feats, None, cfg)
+        groups = link_tracklets(feats, None, cfg, resolve_threshold(feats, None, cfg))
         best = min(best, time.perf_counter() - t0)
     return best, len(groups)
 

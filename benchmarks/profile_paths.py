@@ -31,7 +31,8 @@ from benchmarks.bench_eval import make_problem  # noqa: E402
 from benchmarks.bench_link import make_features  # noqa: E402
 from benchmarks.bench_pipeline import MANIFEST, FirstFrames  # noqa: E402
 from reid.config import LinkConfig, PipelineConfig  # noqa: E402
-from reid.link.link import link_tracklets  # noqa: E402
+from reid.link import link_tracklets  # noqa: E402
+from reid.link.calibrate import resolve_threshold  # noqa: E402
 from reid.losses import pairwise_distance_numpy  # noqa: E402
 from reid.metrics import evaluate_rank  # noqa: E402
 from reid.video.detect import HogDetector  # noqa: E402
@@ -52,7 +53,7 @@ def link_path(windows: bool, n: int = 10_000, cams: int = 4) -> tuple[str, Calla
     transit = {f"cam{a}->cam{b}": (0.0, 60.0) for a in range(cams) for b in range(a, cams)} if windows else {}
     cfg = LinkConfig(threshold=0.6, transit=transit)
     label = "0-60 s transit windows" if windows else "no transit windows"
-    return f"link_tracklets {n} tracklets, {cams} cameras, {label}", lambda: link_tracklets(feats, None, cfg)
+    return f"link_tracklets {n} tracklets, {cams} cameras, {label}", lambda: link_tracklets(feats, None, cfg, resolve_threshold(feats, None, cfg))
 
 
 def hog_path(frames: int = 20) -> tuple[str, Callable[[], Any]]:

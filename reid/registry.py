@@ -55,6 +55,12 @@ class Registry(Generic[T]):
         except KeyError:
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {', '.join(self._entries)}") from None
 
+    def remove(self, name: str) -> T:
+        """Take ``name`` out again (a test's temporary entry); ``UnknownNameError`` when it is not there."""
+        entry = self.get(name)
+        del self._entries[name]
+        return entry
+
     def names(self) -> tuple[str, ...]:
         """The registered names, in registration order."""
         return tuple(self._entries)

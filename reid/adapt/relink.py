@@ -18,9 +18,10 @@ import numpy as np
 from tqdm import tqdm
 
 from reid.config import LinkConfig
+from reid.link.calibrate import Calibration
+from reid.link.database import link_database
 from reid.store import Store
 from reid.video.embed import EMBED_CHUNK, Embedder, tracklet_embedding
-from reid.video.pipeline import link_database
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class RelinkResult:
     """``embedded``: tracklets given a new embedding; ``cleared``: tracklets left without one (no crops);
-    ``identities``, ``cross_camera``, ``links``: what ``link_database`` returned."""
+    ``identities``, ``cross_camera``, ``links``, ``calibration``: what ``link_database`` returned."""
 
     embedder: str
     embedded: int
@@ -36,6 +37,7 @@ class RelinkResult:
     identities: int
     cross_camera: int
     links: int
+    calibration: Calibration
 
 
 def _crops(store: Store, ids: list[int]) -> Iterator[tuple[int, list[np.ndarray]]]:
@@ -75,12 +77,13 @@ def reembed(store: Store, embedder: Embedder, progress: bool = True) -> dict[int
 def relink(store: Store, embedder: Embedder, cfg: LinkConfig, progress: bool = True) -> RelinkResult:
     """Re-embed (``reembed``), replace every embedding in one transaction (the database's embedder becomes
     ``embedder.name``, its checkpoint threshold the embedder's ``link_threshold`` or none), then
-    ``link_database`` with ``cfg`` (which calibrates the threshold on the new embeddings unless given)."""
+    ``link_database`` with ``cfg`` (which resolves the threshold on the new embeddings unless given)."""
     vectors = reembed(store, embedder, progress)
     cleared = store.replace_embeddings(vectors, embedder.name)
     threshold = getattr(embedder, "link_threshold", None)  # the new model's own, as `reid process` records it
     store.set_meta("checkpoint_link_threshold", "" if threshold is None else f"{threshold:.6g}")
     if cleared:
         log.warning("%s: %d tracklet(s) have no readable stored crop; they are left unlinked", store.path, cleared)
-    identities, cross, links = link_database(store, cfg)
-    return RelinkResult(embedder.name, len(vectors), cleared, identities, cross, links)
+    out = link_database(store, cfg)
+    return RelinkResult(embedder.name, len(vectors), cleared, out.identities, out.cross_camera, out.links,
+                        out.calibration)

@@ -1,6 +1,6 @@
 """Re-ID models: ``build_model(ModelConfig, num_classes)`` or ``create_model("resnet50")``.
 
-Backbones come from a small registry (``list_backbones()``); weights are random unless
+Backbones come from a registry (``BACKBONES``, ``list_backbones()``); weights are random unless
 ``ModelConfig.pretrained`` names a local ImageNet state dict. ``import_state_dict`` maps re-ID weights trained
 by other projects (torchreid, reid-strong-baseline, fast-reid) onto a model of the same architecture, whose
 stem and head ``describe_source`` reads from the source's key layout.
@@ -18,7 +18,7 @@ from reid.models.convert import ImportReport, import_state_dict
 from reid.models.embedder import GeM, ReIDModel, build_model
 from reid.models.foreign import read_foreign_checkpoint
 from reid.models.layouts import SourceLayout, describe_source
-from reid.models.registry import create_backbone, list_backbones, register_backbone
+from reid.models.registry import BACKBONES, create_backbone, list_backbones, register_backbone
 
 
 def create_model(name: str, num_classes: int = 0, **overrides: Any) -> ReIDModel:
@@ -27,7 +27,7 @@ def create_model(name: str, num_classes: int = 0, **overrides: Any) -> ReIDModel
 
 
 __all__ = [
-    "STEMS", "GeM", "ImportReport", "ReIDModel", "SourceLayout", "build_model", "create_backbone", "create_model",
+    "BACKBONES", "STEMS", "GeM", "ImportReport", "ReIDModel", "SourceLayout", "build_model", "create_backbone", "create_model",
     "describe_source", "guess_arch", "import_state_dict", "list_backbones", "load_pretrained",
     "read_foreign_checkpoint", "register_backbone",
 ]

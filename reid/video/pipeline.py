@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from pathlib import Path
 
+from tqdm.std import tqdm
+
 from reid.config import LinkConfig, PipelineConfig
-from reid.engine.device import resolve_device
 from reid.errors import ReidError
-from reid.lifeline import die_with_parent
+from reid.lifeline import init_worker
+from reid.link.database import link_database
+from reid.models.device import resolve_device
 from reid.store import Store, TrackletRecord, VideoRecord
 from reid.video.detect import Detector
 from reid.video.embed import Embedder, make_embedder
@@ -58,6 +63,10 @@ def process_camera(
     import cv2
     import torch
 
+    if parent_process() is not None:  # a pool worker (reid.lifeline.init_worker):
+        # tqdm's default lock is a multiprocessing semaphore, which a terminated worker would leave behind (the
+        # resource tracker's "leaked semaphore objects" warning); a worker's bars need only a thread lock
+        tqdm.set_lock(threading.RLock())
     torch.set_num_threads(job.threads)
     cv2.setNumThreads(job.threads)
     cfg = job.cfg
@@ -75,7 +84,7 @@ def process_camera(
         for info in todo:
             done = process_video(source, info, detector, embedder, cfg, job.camera.start_time, job.progress,
                                  job.progress_position)
-            results.append(commit_result(store, *done))
+            results.append(commit_result(store, *done, replace=cfg.force))
     return results
 
 
@@ -131,39 +140,20 @@ def process_video(
 
 
 def commit_result(
-    store: Store, record: VideoRecord, tracklets: Sequence[TrackletRecord], times: StageTimes
+    store: Store, record: VideoRecord, tracklets: Sequence[TrackletRecord], times: StageTimes, replace: bool = False
 ) -> VideoResult:
-    """Write one processed file in one transaction (``times.store`` gets the time it took)."""
+    """Write one processed file in one transaction (``times.store`` gets the time it took). A file already in
+    the database (another run committed it meanwhile) is kept and reported skipped, unless ``replace``
+    (``--force``)."""
     t0 = time.perf_counter()
-    store.commit_video(record, tracklets)
+    video_id = store.commit_video(record, tracklets, replace=replace)
     times.store += time.perf_counter() - t0
+    if video_id is None:
+        log.warning("%s: already in the database (committed by another run meanwhile); kept", record.path)
+        return VideoResult(record.camera, record.path, skipped=True)
     log.debug("%s: %d tracklets committed", record.path, len(tracklets))
     return VideoResult(record.camera, record.path, record.frames, len(tracklets), record.bad_frames,
                        times=times, detector=record.detector)
-
-
-def link_database(store: Store, cfg: LinkConfig) -> tuple[int, int, int]:
-    """Relink every tracklet in the store; returns (identities, cross-camera identities, cross-camera links).
-
-    The threshold is ``cfg.threshold`` if given, else calibrated on this database's known-different pairs
-    (``reid.link.calibrate``); it and what it rests on are stored (meta ``link_threshold``,
-    ``link_threshold_source``) for the run summary and the review app."""
-    from reid.link.calibrate import calibrate
-    from reid.link.link import link_tracklets
-
-    features = store.tracklet_features()
-    constraints = store.link_constraints()
-    checkpoint = store.get_meta("checkpoint_link_threshold")
-    cal = calibrate(features, constraints, cfg, float(checkpoint) if checkpoint else None)
-    store.set_meta("link_threshold", f"{cal.threshold:.6g}")
-    store.set_meta("link_threshold_source", cal.source)
-    log.info("link threshold %.3f: %s", cal.threshold, cal.source)
-    camera_of = {f.id: f.camera for f in features}
-    groups = link_tracklets(features, constraints, replace(cfg, threshold=cal.threshold))
-    store.apply_links(groups)
-    cross = [g for g in groups if len({camera_of[m.tracklet_id] for m in g}) > 1]
-    links = sum(len({camera_of[m.tracklet_id] for m in g}) - 1 for g in cross)
-    return len(groups), len(cross), links
 
 
 def _check_inputs(manifest: Manifest, detections: Mapping[str, str]) -> list[VideoSource]:
@@ -234,9 +224,8 @@ def finish_run(db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], 
     it redid finished videos)."""
     t0 = time.perf_counter()
     with Store(db, timeout=STORE_TIMEOUT_S) as store:
-        identities, cross, links = link_database(store, link_cfg)
-        counts = store.counts()
-        threshold = f"{store.get_meta('link_threshold')} ({store.get_meta('link_threshold_source')})"
+        outcome = link_database(store, link_cfg)
+        counts = store.counts()  # identities as stored: the linked groups and the singletons
     link_seconds = time.perf_counter() - t0
     per_camera_tracklets = {c: int(n) for c, n in counts.get("per_camera", {}).items()}
     return ProcessSummary(
@@ -245,14 +234,49 @@ def finish_run(db: str | Path, link_cfg: LinkConfig, videos: list[VideoResult], 
         embedder=embedder,
         videos=videos,
         tracklets_per_camera=per_camera_tracklets,
-        identities=identities,
-        cross_camera_identities=cross,
-        links=links,
+        identities=int(counts["identities"]),
+        cross_camera_identities=outcome.cross_camera,
+        links=outcome.links,
         link_seconds=link_seconds,
-        link_threshold=threshold,
+        link_threshold=outcome.calibration.describe(),
+        calibration=outcome.calibration,
         seconds=time.perf_counter() - started,
         force=force,
     )
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """End ``pool``'s workers now (SIGTERM; their unfinished video is not committed) and shut it down, its
+    queues and semaphores released."""
+    for proc in list(pool._processes.values()):  # Python 3.14: pool.terminate_workers()
+        if proc.is_alive():
+            proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_camera_pool(jobs: Sequence[CameraJob], workers: int) -> list[list[VideoResult]]:
+    """``process_camera`` of every job in ``workers`` spawned processes; results in the jobs' order.
+
+    Ctrl-C or SIGTERM (as ``KeyboardInterrupt``, ``reid.lifeline.sigterm_interrupts``) terminates the workers at
+    once: finished videos are committed, the ones in progress are redone by the next run. Any other error lets
+    the other cameras finish, as a run with one process would have, before it is raised."""
+    # a worker ends with this process, even one killed with SIGKILL, and leaves Ctrl-C to it (reid.lifeline)
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=init_worker,
+                               initargs=(os.getpid(),))
+    try:
+        return list(pool.map(process_camera, jobs))
+    except KeyboardInterrupt:
+        _terminate(pool)
+        raise
+    except BrokenProcessPool:
+        raise ReidError("a camera worker process died (killed, or out of memory?); finished videos are kept: "
+                        "run the same command again") from None
+    finally:
+        try:
+            pool.shutdown(wait=True)  # done already when terminated
+        except KeyboardInterrupt:
+            _terminate(pool)
+            raise
 
 
 def run_pipeline(
@@ -275,10 +299,7 @@ def run_pipeline(
         for i, cam in enumerate(manifest.cameras)
     ]
     if n_workers > 1:
-        # a worker ends with this process, even one killed with SIGKILL (reid.lifeline)
-        with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn"), initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
-            per_camera = list(pool.map(process_camera, jobs))
+        per_camera = run_camera_pool(jobs, n_workers)
     else:
         per_camera = [process_camera(job, setup.detector, setup.embedder) for job in jobs]
     videos = [v for results in per_camera for v in results]

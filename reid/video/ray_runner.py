@@ -28,8 +28,8 @@ from typing import Any
 from tqdm import tqdm
 
 from reid.config import PipelineConfig
-from reid.engine.device import resolve_device
 from reid.errors import ReidError, first_line
+from reid.models.device import resolve_device
 from reid.store import Store, TrackletRecord, VideoRecord
 from reid.video.detect import Detector, find_yolo_weights
 from reid.video.embed import Embedder, make_embedder
@@ -235,7 +235,8 @@ def _receive(ray: ModuleType, ref: Any, task: VideoTask, store: Store) -> VideoR
         output = _reason(ray, exc)
     if not isinstance(output, str):
         try:
-            return commit_result(store, *output)
+            record, rows, times = output
+            return commit_result(store, record, rows, times, replace=task.cfg.force)
         except ReidError as exc:
             output = f"not committed: {first_line(exc, with_type=False)}"
     log.warning("%s: %s: failed: %s", task.camera, task.path, output)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reid.link.calibrate import Calibration
 from reid.video.stages import StageTimes
 
 
@@ -40,7 +41,8 @@ class ProcessSummary:
     link_seconds: float
     seconds: float
     force: bool = False
-    link_threshold: str = ""  # the distance used and what it rests on (``reid.link.calibrate``)
+    link_threshold: str = ""  # the distance used and what it rests on (``Calibration.describe``)
+    calibration: Calibration | None = None  # the threshold the link step resolved and used
 
     @property
     def failed(self) -> list[VideoResult]:

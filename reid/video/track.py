@@ -11,6 +11,7 @@ import heapq
 import importlib.util
 import itertools
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import yaml
 
 from reid.config import ConfigError, TrackerConfig
 from reid.errors import ReidError
+from reid.registry import Registry
 from reid.video.detect import import_ultralytics
 from reid.video.split import signature, split_points
 from reid.video.types import Crop, Detections, Frame, Tracklet
@@ -63,19 +65,46 @@ class BoxesAdapter:
         return BoxesAdapter(self.xyxy[index], self.conf[index])
 
 
+@dataclass(frozen=True)
+class TrackerSpec:
+    """A tracker of ultralytics: its settings file (``ultralytics/cfg/trackers/<yaml>``), what we change in it, and
+    ``build(settings namespace) -> tracker`` (imports ultralytics' class when called)."""
+
+    yaml: str
+    defaults: Mapping[str, Any]
+    build: Callable[[Any], Any]
+
+
+TRACKERS: Registry[TrackerSpec] = Registry("tracker")  # tracker.kind
+
+
+def _bytetrack(settings: Any) -> Any:
+    from ultralytics.trackers.byte_tracker import BYTETracker
+
+    return BYTETracker(settings)
+
+
+def _botsort(settings: Any) -> Any:
+    from ultralytics.trackers.bot_sort import BOTSORT
+
+    return BOTSORT(settings)
+
+
+TRACKERS.add("bytetrack", TrackerSpec("bytetrack.yaml", {}, _bytetrack))
+TRACKERS.add("botsort", TrackerSpec("botsort.yaml", BOTSORT_DEFAULTS, _botsort))
+
+
 def tracker_settings(cfg: TrackerConfig) -> dict[str, Any]:
     """Ultralytics' YAML for ``cfg.kind`` (BoT-SORT: GMC and ReID off) with ``cfg.settings`` applied.
 
-    Raises ``ConfigError`` for an unknown tracker kind or setting.
+    Raises ``UnknownNameError`` for an unknown tracker kind (listing ``TRACKERS``), ``ConfigError`` for an
+    unknown setting.
     """
-    kinds = {"bytetrack": "bytetrack.yaml", "botsort": "botsort.yaml"}
-    if cfg.kind not in kinds:
-        raise ConfigError(f"tracker.kind: unknown {cfg.kind!r}; known: {', '.join(kinds)}")
+    spec = TRACKERS.get(cfg.kind)
     ultralytics = import_ultralytics()
-    path = Path(str(ultralytics.__file__)).parent / "cfg" / "trackers" / kinds[cfg.kind]
+    path = Path(str(ultralytics.__file__)).parent / "cfg" / "trackers" / spec.yaml
     values: dict[str, Any] = yaml.safe_load(path.read_text())
-    if cfg.kind == "botsort":
-        values.update(BOTSORT_DEFAULTS)
+    values.update(spec.defaults)
     unknown = sorted(set(cfg.settings) - set(values))
     if unknown:
         known = ", ".join(k for k in values if k != "tracker_type")
@@ -95,13 +124,11 @@ def make_tracker(cfg: TrackerConfig, rate: float = 30.0) -> Any:
     if importlib.util.find_spec("lap") is None:  # ultralytics would try to pip-install it
         raise ReidError("tracking needs the 'lap' package (linear assignment): pip install 'lap>=0.5.12'")
     import_ultralytics()
-    from ultralytics.trackers.bot_sort import BOTSORT
-    from ultralytics.trackers.byte_tracker import BYTETracker
     from ultralytics.utils import IterableSimpleNamespace
 
     settings = tracker_settings(cfg)
     settings["track_buffer"] = lost_track_frames(settings["track_buffer"], rate)
-    return (BOTSORT if cfg.kind == "botsort" else BYTETracker)(IterableSimpleNamespace(**settings))
+    return TRACKERS.get(cfg.kind).build(IterableSimpleNamespace(**settings))
 
 
 def lost_track_frames(track_buffer: float, rate: float) -> int:

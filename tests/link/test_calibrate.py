@@ -7,7 +7,7 @@ import pytest
 from link_features import feature
 
 from reid.config import LinkConfig
-from reid.link.calibrate import DEFAULT_THRESHOLD, calibrate, known_pairs
+from reid.link.calibrate import DEFAULT_THRESHOLD, known_pairs, resolve_threshold
 from reid.store.rows import LinkConstraints
 
 
@@ -30,7 +30,7 @@ def test_threshold_keeps_the_far_of_known_different_pairs_below_it() -> None:
     rng = np.random.default_rng(0)
     # 60 people at once in one camera: every pair overlaps in time, so all 1770 pairs are known-different
     feats = [feature(i, "cam", 0.0, 10.0, e) for i, e in enumerate(unit(rng, 60))]
-    cal = calibrate(feats, None, LinkConfig(far=0.01))
+    cal = resolve_threshold(feats, None, LinkConfig(far=0.01))
     diff, _ = known_pairs(feats)
     emb = np.stack([f.embedding for f in feats])
     d = np.linalg.norm(emb[diff[:, 0]] - emb[diff[:, 1]], axis=1)
@@ -43,10 +43,10 @@ def test_threshold_keeps_the_far_of_known_different_pairs_below_it() -> None:
 def test_precedence_explicit_then_site_then_checkpoint_then_default() -> None:
     rng = np.random.default_rng(1)
     few = [feature(i, "cam", 0.0, 1.0, e) for i, e in enumerate(unit(rng, 4))]  # 6 pairs < min_pairs
-    assert calibrate(few, None, LinkConfig(threshold=0.42)).threshold == pytest.approx(0.42)
-    by_ckpt = calibrate(few, None, LinkConfig(), checkpoint_threshold=0.77)
+    assert resolve_threshold(few, None, LinkConfig(threshold=0.42)).threshold == pytest.approx(0.42)
+    by_ckpt = resolve_threshold(few, None, LinkConfig(), checkpoint_threshold=0.77)
     assert by_ckpt.threshold == pytest.approx(0.77) and "checkpoint" in by_ckpt.source
-    default = calibrate(few, None, LinkConfig())
+    default = resolve_threshold(few, None, LinkConfig())
     assert default.threshold == DEFAULT_THRESHOLD and "6 known-different pairs" in default.source
 
 
@@ -56,7 +56,7 @@ def test_tar_reported_on_confirmed_pairs() -> None:
     feats = [feature(i, "a", 0.0, 5.0, e) for i, e in enumerate(base)]
     near = base[0] + 0.01 * rng.normal(size=base.shape[1]).astype(np.float32)
     feats.append(feature(100, "b", 20.0, 25.0, near / np.linalg.norm(near)))
-    cal = calibrate(feats, LinkConstraints(must_link=[(0, 100)]), LinkConfig())
+    cal = resolve_threshold(feats, LinkConstraints(must_link=[(0, 100)]), LinkConfig())
     assert cal.same_pairs == 1 and cal.tar == 1.0
 
 

@@ -4,11 +4,10 @@ joined; a look-alike elsewhere, someone else on the path, and reviewers' decisio
 from __future__ import annotations
 
 import numpy as np
-from link_features import feature
+from link_features import feature, link
 
 from reid.config import LinkConfig
 from reid.link.calibrate import known_pairs, pair_distances
-from reid.link.link import link_tracklets
 from reid.link.stitch import Stitch, pool
 from reid.link.stitch import stitch_tracklets as stitch_with
 from reid.store import Store, TrackletRecord, VideoRecord
@@ -103,12 +102,12 @@ def test_stitches_respect_reviewers_and_become_members_with_their_reason() -> No
     assert [t for t, _ in pooled.members[1]] == [1, 2] and 2 not in pooled.members
     unit = next(u for u in pooled.units if u.id == 1)
     assert (unit.first_time, unit.last_time, unit.exit) == (0.0, 8.0, found.exit)
-    groups = link_tracklets(feats, None, LinkConfig(threshold=0.3, min_pairs=5, topology=False))
+    groups = link(feats, None, LinkConfig(threshold=0.3, min_pairs=5, topology=False))
     person = next(g for g in groups if g[0].tracklet_id == 1)
     assert [m.tracklet_id for m in person] == [1, 2, 3]  # the stitched pair, then camera b through the pool
     assert person[1].reason.startswith("same camera: picks up a lost track") and 0 <= person[1].confidence <= 1
     assert 0 <= person[1].cost < 0.3  # read against the link threshold, as every cost
-    off = link_tracklets(feats, None, LinkConfig(threshold=0.3, min_pairs=5, topology=False, stitch=False))
+    off = link(feats, None, LinkConfig(threshold=0.3, min_pairs=5, topology=False, stitch=False))
     assert all(m.reason is None or not m.reason.startswith("same camera") for g in off for m in g)
 
 
@@ -138,10 +137,10 @@ def test_a_stitched_chain_that_spans_the_other_cameras_sighting_links_through_it
     across = walker(3, 4.5, 6.0, (0.05, 0.5), (0.0, 0.0), c, camera="b")  # meanwhile at b's left edge
     feats = [out, back, across, *crowd()]
     cfg = LinkConfig(threshold=0.3, min_pairs=5, topology=False, transit={"a->b": (0.0, 1.0)})
-    groups = link_tracklets(feats, None, cfg)
+    groups = link(feats, None, cfg)
     person = next(g for g in groups if g[0].tracklet_id == 1)
     assert sorted(m.tracklet_id for m in person) == [1, 2, 3]
     late = walker(4, 8.0, 9.0, (0.05, 0.5), (0.0, 0.0), c, camera="b")  # b sees them while a still does: 2 s
-    group_of = {m.tracklet_id: k for k, g in enumerate(link_tracklets([out, back, late, *crowd()], None, cfg))
+    group_of = {m.tracklet_id: k for k, g in enumerate(link([out, back, late, *crowd()], None, cfg))
                 for m in g}
     assert group_of[1] == group_of[2] != group_of[4]  # 2 s in both views at once is outside a->b's window

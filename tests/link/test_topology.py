@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from link_features import feature
+from link_features import feature, link
 
 from reid.config import LinkConfig
-from reid.link.link import link_tracklets
 from reid.link.topology import TopologyConfig, confident_links, learn_topology, zone, zone_name, zones_near
 from reid.store.rows import TrackletFeature
 
@@ -52,8 +51,8 @@ def test_gate_keeps_a_look_alike_at_the_wrong_door_apart() -> None:
     twin = feats[7]
     feats.append(feature(100, "b", twin.first_time - 0.2, twin.last_time, feats[6].embedding.copy(), (0.05, 0.05),
                       (0.5, 0.1)))
-    with_topology = link_tracklets(feats, None, LinkConfig(threshold=1.0))
-    without = link_tracklets(feats, None, LinkConfig(threshold=1.0, topology=False))
+    with_topology = link(feats, None, LinkConfig(threshold=1.0))
+    without = link(feats, None, LinkConfig(threshold=1.0, topology=False))
     group_of = lambda groups: {m.tracklet_id: k for k, g in enumerate(groups) for m in g}  # noqa: E731
     g = group_of(with_topology)
     assert g[100] != g[6] and g[6] == g[7]  # person 3's own b tracklet is linked, the twin is not
@@ -70,19 +69,19 @@ def test_a_lost_track_is_picked_up_where_it_was_lost_not_across_the_view() -> No
     near = lost.embedding.copy()
     feats.append(feature(200, "b", lost.last_time + 2.0, lost.last_time + 6.0, near, lost.exit, (0.9, 0.1)))
     feats.append(feature(201, "b", lost.last_time + 2.0, lost.last_time + 6.0, near.copy(), (0.9, 0.9), (0.9, 0.1)))
-    groups = link_tracklets(feats, None, LinkConfig(threshold=1.0, max_reentry_s=10.0))
+    groups = link(feats, None, LinkConfig(threshold=1.0, max_reentry_s=10.0))
     g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
     assert g[200] == g[11] and g[201] != g[11]
 
 
 def test_the_gate_judges_the_whole_merge_and_a_border_foot_point_is_in_both_rows() -> None:
-    from reid.link.link import _Linker
+    from reid.link.linker import Linker as _Linker
 
     feats, person = scene()
     topo = learn_topology(feats, confident_links(feats, threshold=1.0, cfg=TopologyConfig()))
     a, b = feats[0], feats[1]  # person 0 in camera a, then in camera b through the learned transition
     later = feature(100, "b", b.last_time + 1.0, b.last_time + 4.0, b.embedding.copy(), b.exit, (0.9, 0.1))
-    linker = _Linker([*feats, later], None, LinkConfig(threshold=0.5, linkage="complete"), topo)
+    linker = _Linker([*feats, later], None, LinkConfig(linkage="complete"), topo, threshold=0.5)
     linker.route.cross_bonus = 0.5  # the threshold through a learned transition: 0.5 + 0.5
     ia, ib, il = linker.index[a.id], linker.index[b.id], linker.index[100]
     d = linker.distances(np.array([ia, ia]), np.array([ib, il]))
@@ -99,6 +98,6 @@ def test_the_gate_judges_the_whole_merge_and_a_border_foot_point_is_in_both_rows
     moved = feats[6]
     feats[6] = feature(moved.id, "a", moved.first_time, moved.last_time, moved.embedding, moved.entry, (0.95, 0.33))
     for margin, together in ((0.03, True), (0.0, False)):
-        groups = link_tracklets(feats, None, LinkConfig(threshold=1.0, zone_margin=margin))
+        groups = link(feats, None, LinkConfig(threshold=1.0, zone_margin=margin))
         g = {m.tracklet_id: k for k, grp in enumerate(groups) for m in grp}
         assert (g[6] == g[7]) is together

@@ -75,7 +75,7 @@ def test_onnx_without_onnxruntime_names_the_extra(tmp_path, monkeypatch) -> None
     path = tmp_path / "m.onnx"
     path.write_bytes(b"\0")
     with pytest.raises(CheckpointError, match=r'pip install -e "\.\[onnx\]"'):
-        CheckpointEmbedder(path, "cpu")
+        make_embedder(EmbedConfig(weights=str(path)), "cpu")
 
 
 def test_tracklet_embedding_quality_weighted() -> None:

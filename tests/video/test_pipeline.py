@@ -60,11 +60,11 @@ def test_rerun_skips_finished_videos_and_resumes_after_a_crash(scene, tmp_path, 
     calls = {"n": 0}
     real_commit = RealStore.commit_video
 
-    def crash_on_second(self, video, tracklets):
+    def crash_on_second(self, video, tracklets, replace=True):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt  # as if Ctrl-C arrived while the second video was being written
-        return real_commit(self, video, tracklets)
+        return real_commit(self, video, tracklets, replace)
 
     monkeypatch.setattr(RealStore, "commit_video", crash_on_second)
     with pytest.raises(KeyboardInterrupt):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from reid.config import ConfigError, TrackerConfig
+from reid.registry import UnknownNameError
 from reid.video.track import BoxesAdapter, TrackletBuilder, lost_track_frames, make_tracker, tracker_settings
 from reid.video.types import Detections, Frame, Tracklet
 
@@ -134,7 +135,7 @@ def test_tracker_settings_overrides_and_unknown_keys() -> None:
     with pytest.raises(ConfigError, match="unknown key\\(s\\) gmc_method for bytetrack") as err:
         tracker_settings(TrackerConfig(settings={"gmc_method": "orb"}))
     assert "\n" not in str(err.value)
-    with pytest.raises(ConfigError, match="tracker.kind must be one of bytetrack, botsort, got 'sort'"):
+    with pytest.raises(UnknownNameError, match="unknown tracker 'sort'; known: bytetrack, botsort"):
         tracker_settings(TrackerConfig(kind="sort"))
 
 

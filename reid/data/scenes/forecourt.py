@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from reid.data.scenes.people import sample_crowd
-from reid.data.scenes.scene import Scene
+from reid.data.scenes.types import Scene
 from reid.data.scenes.walks import STRIDE, Ground, Walk, plan_walks
 from reid.data.synthetic_person import Appearance, render_person
 

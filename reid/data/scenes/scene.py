@@ -23,18 +23,15 @@ occlusion, border entries, per-camera colour response and resolution), made to s
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import yaml
 
+from reid.data.scenes.forecourt import render_forecourt
+from reid.data.scenes.types import Scene, Visit
 from reid.data.synthetic import Appearance, camera_profile, render_person, sample_appearance
-
-if TYPE_CHECKING:
-    from reid.data.scenes.walks import Walk
 
 log = logging.getLogger(__name__)
 
@@ -42,29 +39,6 @@ HORIZON = 0.35  # wall/floor boundary, fraction of the frame height
 CROSSING = (0.8, 1.0)  # walking speed, body heights per second (~1.3-1.7 m/s)
 TRANSIT = (2.0, 6.0)  # seconds between leaving one view and entering the next
 MIN_VISIBLE = 0.4  # a ground-truth box needs at least this fraction of its width inside the frame
-
-
-@dataclass(frozen=True)
-class Visit:
-    """Person ``person`` (1-based) crossing camera ``camera``: enters at ``t_enter`` (s) from the left
-    (``direction`` +1) or right (-1) with feet at ``feet`` (fraction of frame height), at ``speed``."""
-
-    person: int
-    camera: str
-    t_enter: float
-    direction: int
-    feet: float
-    speed: float
-
-
-@dataclass(frozen=True)
-class Scene:
-    manifest: Path
-    videos: dict[str, Path]
-    gt: dict[str, Path]
-    visits: tuple[Visit, ...]  # the easy scene's plan (empty for the hard scene)
-    walks: tuple[Walk, ...] = ()  # the hard scene's plan (empty for the easy scene)
-    detections: dict[str, Path] = field(default_factory=dict)  # hard scene: detector-like boxes per camera
 
 
 def _height_px(feet: float, height: int, stature: float) -> float:
@@ -171,8 +145,6 @@ def render_scene(out: str | Path, people: int = 8, cameras: int | None = None, s
     if hard:
         if cameras not in (None, 2):
             raise ValueError(f"the hard scene has two cameras (left and right halves of one view); got {cameras}")
-        from reid.data.scenes.forecourt import render_forecourt
-
         return render_forecourt(out, people=people, seconds=seconds, seed=seed, fps=fps, width=width, height=height)
     cameras = 3 if cameras is None else cameras
     if not 2 <= cameras <= 8 or people < 1 or fps <= 0:

@@ -1,0 +1,126 @@
+"""Gating by time and place: which consecutive sightings of one person are possible, and which go through a
+learned transition (``reid.link.topology``) and so earn a looser appearance threshold.
+
+``windows``: the transit windows of the manifest as per camera-pair arrays. ``Routes``: the learned topology as
+arrays over the sightings being linked (exit and entry zones, a lost track picked up where it was lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from reid.link.topology import GRID, UNKNOWN, Topology, Transition, zones_near
+
+# How far (fractions of the frame) a person lost by the tracker may have walked before being picked up again
+# in the same camera: people in the sample cross a 384-px view in 10-15 s (~0.08 of it per second); the margin
+# covers box jitter.
+REACH_MARGIN = 0.05
+REACH_PER_S = 0.1
+
+
+class Routes:
+    """The learned topology as arrays over tracklet indices: which consecutive sightings it allows and the
+    cost bonus of those through a learned transition."""
+
+    def __init__(self, topology: Topology | None, cameras: list[str], feats: Sequence[Any], margin: float = 0.0):
+        self.topology = topology
+        self.names = cameras
+        self.cams = np.array([cameras.index(str(f.camera)) for f in feats], np.int64)
+        # feet near a zone border are in both zones (cfg.zone_margin): the sample's boxes put one person crossing
+        # the cut at y = 0.33 in one view (top row) and 0.39 in the other (middle row)
+        self.exit = zone_table([getattr(f, "exit", None) for f in feats], margin)
+        self.entry = zone_table([getattr(f, "entry", None) for f in feats], margin)
+        self.cross_bonus = self.same_bonus = 0.0  # set by reid.link.link._gate_bonus
+        nan = (np.nan, np.nan)
+        self.exit_xy = np.array([getattr(f, "exit", None) or nan for f in feats], np.float64).reshape(-1, 2)
+        self.entry_xy = np.array([getattr(f, "entry", None) or nan for f in feats], np.float64).reshape(-1, 2)
+        if topology:
+            self.gated, self.lo, self.hi = topology.tables(cameras)
+
+    def continues(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Same-camera pairs where q starts near where p ended: within ``REACH_PER_S`` times the gap plus ``REACH_MARGIN``
+        (fractions of the frame); unknown ends count as near."""
+        moved = np.linalg.norm(self.entry_xy[q] - self.exit_xy[p], axis=1)
+        near = ~(moved > REACH_MARGIN + REACH_PER_S * np.maximum(gap, 0.0))  # NaN (unknown) -> near
+        return (self.cams[p] == self.cams[q]) & near
+
+    def inside(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Whether the sighting pairs (earlier p, later q) go through a learned transition, or pick up a lost
+        track of one camera where it was lost."""
+        if not self.topology:
+            return np.zeros(len(p), bool)
+        cp, cq = self.cams[p], self.cams[q]
+        through = np.zeros(len(p), bool)
+        for ez in self.exit[p].T:  # each zone near p's exit, against each near q's entry
+            for nz in self.entry[q].T:
+                through |= (gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])
+        return through | self.continues(p, q, gap)
+
+    def allowed(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        """Pairs on a camera pair without learned transitions, or through one; within one camera, a sighting
+        that continues the previous one (nobody vanishes and reappears across the view)."""
+        if not self.topology:
+            return np.ones(len(p), bool)
+        cp, cq = self.cams[p], self.cams[q]
+        return np.where(cp == cq, self.continues(p, q, gap), ~self.gated[cp, cq] | self.inside(p, q, gap))
+
+    @property
+    def max_bonus(self) -> float:
+        return max(self.cross_bonus, self.same_bonus)
+
+    def bonus(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
+        if not self.topology:
+            return np.zeros(len(p))
+        same = self.cams[p] == self.cams[q]
+        return np.where(same, self.same_bonus, self.cross_bonus) * self.inside(p, q, gap)
+
+    def transition(self, p: int, q: int, gap: float) -> Transition | None:
+        if not self.topology:
+            return None
+        z = GRID * GRID
+        for ez in dict.fromkeys(self.exit[p].tolist()):
+            for nz in dict.fromkeys(self.entry[q].tolist()):
+                via = self.topology.match(self.names[self.cams[p]], self.names[self.cams[q]],
+                                          UNKNOWN if ez == z else ez, UNKNOWN if nz == z else nz, gap)
+                if via is not None:
+                    return via
+        return None
+
+
+def zone_table(points: list[Any], margin: float) -> np.ndarray:
+    """(n, 4) zones within ``margin`` of each point (``zones_near``; at most 4 while the margin is under half a
+    zone), padded with its own zone; unknown is zone ``GRID * GRID``, the tables' union row."""
+    out = np.full((len(points), 4), GRID * GRID, np.int64)
+    for k, point in enumerate(points):
+        near = [GRID * GRID if z == UNKNOWN else z for z in zones_near(point, margin)]
+        out[k] = (near + [near[0]] * 4)[:4]
+    return out
+
+
+def windows(transit: Any, code: dict[str, int], reentry: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Transit windows as (C, C) arrays lo[a, b], hi[a, b] (s); -inf/inf where none is given, except that a
+    camera's consecutive sightings of one person are at most ``reentry`` s apart (> 0) unless "A->A" is given."""
+    n = len(code)
+    lo, hi = np.full((n, n), -np.inf), np.full((n, n), np.inf)
+    explicit = set()
+    for key, (w_lo, w_hi) in (transit or {}).items():
+        a, sep, b = str(key).partition("->")
+        a, b = a.strip(), b.strip()
+        if not sep or not a or not b:
+            raise ValueError(f"transit key {key!r}: expected 'camA->camB'")
+        if float(w_lo) > float(w_hi):
+            raise ValueError(f"transit {key!r}: min_s {w_lo} is larger than max_s {w_hi}")
+        if a not in code or b not in code:
+            continue  # a camera without tracklets
+        lo[code[a], code[b]], hi[code[a], code[b]] = float(w_lo), float(w_hi)
+        explicit.add((code[a], code[b]))
+    for i, j in list(explicit):
+        if (j, i) not in explicit:
+            lo[j, i], hi[j, i] = lo[i, j], hi[i, j]
+    for i in range(n):
+        if reentry > 0 and (i, i) not in explicit:
+            hi[i, i] = reentry
+    return lo, hi

@@ -1,0 +1,307 @@
+"""The state of one linking run: units (tracklets or stitched chains) as arrays, their clusters (union-find,
+must-link groups), the constraints every merge is checked against, and the appearance costs of pairs and merges.
+
+The Hungarian rounds that decide the merges are ``reid.link.rounds``; the time and place gate is
+``reid.link.gating``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from reid.config import LinkConfig
+from reid.link.gating import Routes, windows
+from reid.link.linkage import reduce_linkage, reranked
+from reid.link.sightings import Sightings, ranges
+from reid.link.topology import Topology
+from reid.losses import paired_distance_numpy, pairwise_distance_numpy
+from reid.store.rows import LinkProposal
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1024  # rows per distance block: 1024 x 10k float32 = 40 MB
+_MARGIN = 1e-4  # float32 block distances may differ from the float64 costs in the last bits
+
+
+class Linker:
+    """State of one ``link_tracklets`` call at the resolved ``threshold``; units (tracklets or stitched chains) are indexed 0..n-1 in id
+    order, their tracklets ("sightings") as in ``Sightings``."""
+
+    def __init__(self, features: Sequence[Any], constraints: Any, cfg: LinkConfig,
+                 topology: Topology | None = None, parts: dict[int, list[Any]] | None = None, *,
+                 threshold: float) -> None:
+        feats = sorted(features, key=lambda f: int(f.id))
+        self.thr = float(threshold)  # resolved once by the caller (reid.link.calibrate.resolve_threshold)
+        self.linkage_kind = cfg.linkage
+        self.ids = np.array([int(f.id) for f in feats], np.int64)
+        if len(np.unique(self.ids)) != len(self.ids):
+            raise ValueError("link_tracklets: tracklet ids must be unique")
+        n = len(feats)
+        names = sorted({str(f.camera) for f in feats})
+        code = {c: k for k, c in enumerate(names)}
+        self.cams = np.array([code[str(f.camera)] for f in feats], np.int64)
+        self.t0 = np.array([f.first_time for f in feats], np.float64)
+        self.t1 = np.array([f.last_time for f in feats], np.float64)
+        # time order of tracklets: (first_time, id); a cluster's key is its earliest member's rank
+        order = np.lexsort((self.ids, self.t0))
+        self.rank = np.empty(n, np.int64)
+        self.rank[order] = np.arange(n)
+        dim = next((len(f.embedding) for f in feats if f.embedding is not None), 1)
+        self.has_emb = np.array([f.embedding is not None for f in feats])
+        self.emb = np.zeros((n, dim), np.float32)
+        for k, f in enumerate(feats):
+            if f.embedding is not None:
+                self.emb[k] = np.asarray(f.embedding, np.float32)
+        self.lo, self.hi = windows(cfg.transit, code, cfg.max_reentry_s)
+        self.sight = Sightings(feats, parts or {}, code)
+        self.route = Routes(topology, names, self.sight.features, cfg.zone_margin)
+        self.index = {int(t): k for k, t in enumerate(self.ids)}
+        self.cannot: dict[int, set[int]] = {}
+        for a, b in getattr(constraints, "cannot_link", None) or ():
+            if int(a) in self.index and int(b) in self.index:
+                ia, ib = self.index[int(a)], self.index[int(b)]
+                self.cannot.setdefault(ia, set()).add(ib)
+                self.cannot.setdefault(ib, set()).add(ia)
+        self.parent = np.arange(n)
+        self.member_lists: dict[int, list[int]] = {i: [i] for i in range(n)}
+        self.has_ml = np.zeros(n, bool)
+        self.cost: list[float | None] = [None] * n
+        self.dense: np.ndarray | None = None
+        if cfg.rerank:
+            self.dense = reranked(self.emb)
+        self._must_link(getattr(constraints, "must_link", None) or ())
+
+    # ------------------------------------------------------------------------------------ clusters
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = int(self.parent[i])
+        return i
+
+    def roots(self) -> np.ndarray:
+        """Root of every tracklet, (n,) int64 (also flattens the union-find)."""
+        p = self.parent
+        while True:  # pointer jumping, vectorised
+            q = p[p]
+            if np.array_equal(q, p):
+                break
+            p = q
+        self.parent = p
+        return p.copy()
+
+    def members(self, root: int) -> np.ndarray:
+        """Tracklet indices of the cluster whose root is ``root``."""
+        return np.array(self.member_lists[root], np.int64)
+
+    @staticmethod
+    def member_index(roots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(order, start)``: the members of cluster r are ``order[start[r]:start[r] + size[r]]``."""
+        order = np.argsort(roots, kind="stable")
+        return order, np.searchsorted(roots[order], np.arange(len(roots)))
+
+    def union(self, x: int, y: int, cost: float | None) -> int:
+        """Merge clusters with roots ``x`` and ``y``; the later cluster's head records ``cost``."""
+        if self.rank[x] > self.rank[y]:
+            x, y = y, x
+        self.cost[y] = cost  # roots are heads: a cluster's root is its earliest member
+        self.parent[y] = x
+        self.member_lists[x].extend(self.member_lists.pop(y))
+        self.has_ml[x] |= self.has_ml[y]
+        return x
+
+    def _must_link(self, groups: Iterable[Iterable[int]]) -> None:
+        for group in groups:
+            idx = sorted((self.index[int(t)] for t in group if int(t) in self.index), key=lambda i: self.rank[i])
+            if not idx:
+                continue
+            roots = {self.find(i) for i in idx}
+            head = min(roots, key=lambda r: self.rank[r])
+            for r in roots - {head}:
+                self.parent[r] = head
+                self.member_lists[head].extend(self.member_lists.pop(r))
+            self.has_ml[head] = True
+            for k, i in enumerate(idx[1:], 1):  # confirmed members: distance to the earlier ones
+                self.cost[i] = float(self.pair_costs(np.full(k, i), np.array(idx[:k])).mean())
+            self.cost[self.find(idx[0])] = None
+
+    def _apart(self, xs: np.ndarray, ys: np.ndarray) -> bool:
+        """No cannot-link between member sets ``xs`` and ``ys``, and no two sightings of one camera overlap in
+        time."""
+        if self.cannot:
+            yset = set(ys.tolist())
+            if any(self.cannot.get(x, set()) & yset for x in xs.tolist()):
+                return False
+        sight = self.sight
+        m = sight.of(np.concatenate([xs, ys]))[1]
+        s = m[np.lexsort((sight.rank[m], sight.cams[m]))]
+        same = sight.cams[s[1:]] == sight.cams[s[:-1]]
+        return not np.any(same & (sight.t0[s[1:]] <= sight.t1[s[:-1]]))
+
+    def steps(self, group: np.ndarray, side: np.ndarray, units: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The crossings of each proposed merge: rows ``(group[k], side[k], units[k])`` put unit ``units[k]``
+        on one of two sides (0/1) of merge ``group[k]``; returns ``(group, p, q)`` for every pair of sightings
+        consecutive in time within a group that come one from each side (p the earlier). These are the steps
+        a person would take if the two sides were one: each must be possible (transit windows, topology) and
+        the learned transitions they go through loosen the appearance threshold of the whole merge."""
+        row, s = self.sight.of(units)
+        g, side = group[row], side[row]
+        order = np.lexsort((self.sight.rank[s], g))
+        g, side, s = g[order], side[order], s[order]
+        new = (g[1:] == g[:-1]) & (side[1:] != side[:-1])
+        return g[:-1][new], s[:-1][new], s[1:][new]
+
+    def steps_ok(self, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Whether sighting q may follow sighting p (bool array): no overlap in one camera, the transit
+        windows, the learned topology."""
+        sight = self.sight
+        gap = sight.t0[q] - sight.t1[p]
+        cp, cq = sight.cams[p], sight.cams[q]
+        ok = ((cp != cq) | (gap > 0)) & (gap >= self.lo[cp, cq]) & (gap <= self.hi[cp, cq])
+        return ok & self.route.allowed(p, q, gap)
+
+    def merge_bonus(self, group: np.ndarray, p: np.ndarray, q: np.ndarray, n: int) -> np.ndarray:
+        """Threshold bonus of each of ``n`` merges from its steps (``steps``): the smallest over them, so a
+        merge is loosened only when every step goes through a learned transition or picks up a lost track."""
+        out = np.full(n, np.inf)
+        np.minimum.at(out, group, self.route.bonus(p, q, self.sight.t0[q] - self.sight.t1[p]))
+        return np.where(np.isfinite(out), out, 0.0)
+
+    def _pair_steps(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = np.arange(len(i))
+        return self.steps(np.concatenate([k, k]), np.repeat([0, 1], len(i)), np.concatenate([i, j]))
+
+    # ------------------------------------------------------------------------------------ distances
+    def distances(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Appearance distance between units ``i[k]`` and ``j[k]``, float64: the Euclidean metric of
+        ``pairwise_distance_numpy``, row by row, computed from differences in float64 so that a pair's cost
+        does not depend on which block it was found in."""
+        if self.dense is not None:
+            return self.dense[i, j].astype(np.float64)
+        return paired_distance_numpy(self.emb[i], self.emb[j])
+
+    def scaled(self, dist: np.ndarray, bonus: np.ndarray) -> np.ndarray:
+        """Through a learned transition the threshold is thr + bonus: scale the distance so that every cost is
+        compared with thr (and stays >= 0, so a reviewer's cost and confidence read as before)."""
+        return dist * (self.thr / (self.thr + bonus))
+
+    def pair_costs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Cost of merging units ``i[k]`` and ``j[k]`` alone: their distance, scaled by the pair's bonus."""
+        return self.scaled(self.distances(i, j), self.merge_bonus(*self._pair_steps(i, j), len(i)))
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """(len(rows), len(cols)) distances."""
+        if self.dense is not None:
+            return self.dense[np.ix_(rows, cols)]
+        return pairwise_distance_numpy(self.emb[rows], self.emb[cols])
+
+    def legal_pairs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether units ``i[k]``, ``j[k]`` may be one person (bool array): every step between their
+        sightings is possible."""
+        k, p, q = self._pair_steps(i, j)
+        bad = np.bincount(k[~self.steps_ok(p, q)], minlength=len(i)) > 0
+        return ~bad & self.has_emb[i] & self.has_emb[j]
+
+    def candidate_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Tracklet pairs (i < j) closer than the threshold that pass ``legal_pairs`` and cannot-link."""
+        found_i, found_j = [], []
+        ncam = int(self.cams.max()) + 1
+        by_cam = [np.flatnonzero(self.cams == c) for c in range(ncam)]
+        by_cam = [m[np.argsort(self.t0[m], kind="stable")] for m in by_cam]
+        for a in range(ncam):
+            for b in range(a, ncam):
+                rows_all, cols = by_cam[a], by_cam[b]
+                hi = max(self.hi[a, b], self.hi[b, a])
+                gated = np.isfinite(hi) and len(cols) > 0
+                col_t0 = self.t0[cols]
+                max_dur = float((self.t1[cols] - col_t0).max()) if len(cols) else 0.0
+                step = _CHUNK
+                if gated and len(rows_all) > 1:  # rows spanning about one window: few columns per row
+                    span = float(self.t0[rows_all[-1]] - self.t0[rows_all[0]])
+                    per_window = len(rows_all) * (hi + max_dur) / max(span, 1e-9)
+                    step = int(np.clip(per_window, 64, _CHUNK))
+                for s in range(0, len(rows_all), step):
+                    rows = rows_all[s:s + step]
+                    c = cols
+                    if gated:  # b after a: t0_b <= t1_a + hi; b before a: t0_b >= t0_a - hi - dur_b
+                        lo_t = self.t0[rows].min() - hi - max_dur
+                        hi_t = self.t1[rows].max() + hi
+                        c = cols[np.searchsorted(col_t0, lo_t, "left"):np.searchsorted(col_t0, hi_t, "right")]
+                    if len(c) == 0:
+                        continue
+                    r, k = np.nonzero(self.block(rows, c) < self.thr + self.route.max_bonus + _MARGIN)
+                    i, j = rows[r], c[k]
+                    keep = (i != j) if a != b else (i < j)
+                    i, j = i[keep], j[keep]
+                    keep = self.legal_pairs(i, j)
+                    found_i.append(np.minimum(i[keep], j[keep]))
+                    found_j.append(np.maximum(i[keep], j[keep]))
+        i = np.concatenate(found_i) if found_i else np.zeros(0, np.int64)
+        j = np.concatenate(found_j) if found_j else np.zeros(0, np.int64)
+        keep = self.pair_costs(i, j) < self.thr
+        if self.cannot:
+            keep &= np.array([jj not in self.cannot.get(ii, ()) for ii, jj in zip(i.tolist(), j.tolist(),
+                                                                                   strict=True)], bool)
+        order = np.lexsort((j[keep], i[keep]))
+        return i[keep][order], j[keep][order]
+
+    # ------------------------------------------------------------------------------------ constraints
+    def legal_merge(self, xs: np.ndarray, ys: np.ndarray) -> bool:
+        """Whether the union of member sets ``xs`` and ``ys`` may be one person."""
+        if not self._apart(xs, ys):
+            return False
+        # the steps between the two sides (pairs within a side were checked when it was formed, or a reviewer
+        # or a stitch put them together)
+        _, p, q = self.steps(np.zeros(len(xs) + len(ys), np.int64), np.repeat([0, 1], [len(xs), len(ys)]),
+                             np.concatenate([xs, ys]))
+        return bool(np.all(self.steps_ok(p, q)))
+
+    # ------------------------------------------------------------------------------------ costs of merges
+    def cluster_costs(self, xs: np.ndarray, sx: np.ndarray, ys: np.ndarray, sy: np.ndarray) -> np.ndarray:
+        """Linkage cost of merges k = 0..m-1 of the clusters with members ``xs`` (the first ``sx[0]`` for merge
+        0, and so on) and ``ys`` (``sy``): ``cfg.linkage`` over the distances of their member pairs
+        (``reduce_linkage``), each scaled by the larger of its own bonus (``pair_costs``) and the merge's: the gate
+        judged the merge, so it loosens every pair's threshold, not only that of the two sightings it saw."""
+        m = len(sx)
+        ox, oy = np.cumsum(sx) - sx, np.cumsum(sy) - sy
+        count = sx * sy
+        which = np.repeat(np.arange(m), count)
+        k = ranges(count)
+        i, j = xs[ox[which] + k // sy[which]], ys[oy[which] + k % sy[which]]
+        group = np.concatenate([np.repeat(np.arange(m), sx), np.repeat(np.arange(m), sy)])
+        bonus = self.merge_bonus(*self.steps(group, np.repeat([0, 1], [len(xs), len(ys)]), np.concatenate([xs, ys])), m)
+        bonus = np.maximum(bonus[which], self.merge_bonus(*self._pair_steps(i, j), len(i)))
+        return reduce_linkage(self.linkage_kind, self.scaled(self.distances(i, j), bonus),
+                              self.cams[i] != self.cams[j], which, m)
+
+    # ------------------------------------------------------------------------------------ output
+    def groups(self) -> list[list[LinkProposal]]:
+        out = []
+        for root in sorted(self.member_lists, key=lambda r: self.rank[r]):
+            m = self.members(root)
+            group: list[LinkProposal] = []
+            group_prev: list[int] = []
+            for i in m[np.argsort(self.rank[m])].tolist():
+                c = None if i == root else self.cost[i]
+                conf = None if c is None else float(np.clip(1.0 - c / self.thr, 0.0, 1.0))
+                group.append(LinkProposal(int(self.ids[i]), c, conf, self.reason(i, group_prev)
+                                          if c is not None else None))
+                group_prev.append(i)
+            out.append(group)
+        return out
+
+    def reason(self, i: int, earlier: list[int]) -> str:
+        """Why tracklet ``i`` joined: its appearance distance to the nearest earlier member, and the learned
+        transition between the two, if any."""
+        js = np.array(earlier, np.int64)
+        d = paired_distance_numpy(self.emb[js], self.emb[np.full(len(js), i)])
+        j = int(js[int(np.argmin(d))])
+        text = f"appearance {float(d.min()):.2f} (threshold {self.thr:.2f})"
+        _, p, q = self._pair_steps(np.array([j]), np.array([i]))
+        gap = self.sight.t0[q] - self.sight.t1[p]
+        via = next((t for t in map(self.route.transition, p.tolist(), q.tolist(), gap.tolist()) if t), None)
+        return text + (f"; via {via.describe()}" if via is not None else "")
