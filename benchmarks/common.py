@@ -4,40 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from reid.cli.bench import machine  # one description of the host, shared with `reid bench`
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def machine() -> dict[str, Any]:
-    """CPU, GPU and library versions of this machine."""
-    import numpy
-    import torch
-
-    info: dict[str, Any] = {
-        "host": platform.node(),
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return info
 
 
 def repeat(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> dict[str, float]:

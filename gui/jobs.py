@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-Job = Callable[[Any], Any]  # receives the worker's read-only Store
+from reid.distances import paired_distance_numpy
+from reid.link.calibrate import DEFAULT_THRESHOLD  # when the database does not record its own threshold
 
-DEFAULT_THRESHOLD = 0.6  # reid.config.LinkConfig.threshold, used when the database does not record its own
+Job = Callable[[Any], Any]  # receives the worker's read-only Store
 
 
 def link_threshold(store: Any) -> float:
@@ -82,7 +83,7 @@ def embedding_distance(store: Any, a: int, b: int) -> float | None:
     ea, eb = store.embedding(a), store.embedding(b)
     if ea is None or eb is None:
         return None
-    return float(np.linalg.norm(np.asarray(ea, np.float32) - np.asarray(eb, np.float32)))
+    return float(paired_distance_numpy(np.asarray(ea, np.float32)[None], np.asarray(eb, np.float32)[None])[0])
 
 
 def compare_pair(a: int, b: int | None) -> Job:

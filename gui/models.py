@@ -4,81 +4,39 @@ The rows are fetched by the window (in a worker thread) and handed in with ``set
 the database themselves. Thumbnails are a role (``DecorationRole``) served from ``gui.workers.ThumbnailCache``
 with a placeholder until the worker has decoded them.
 
-This module holds the roles, formatting and the identity list (model + filter proxy); the tracklet, detection,
-nearest and camera models live in ``gui.tracklet_models`` and are re-exported here.
+This module holds the identity list (model + filter proxy); the roles, colours and formatting live in
+``gui.model_base``, the tracklet, detection, nearest and camera models in ``gui.tracklet_models``; both are
+re-exported here (one import path for every model of the app).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtCore import QModelIndex, QObject, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush
 
+from gui.model_base import (
+    CAMERA_ROLE,
+    CONFIRMED_BG,
+    COST_ROLE,
+    DECORATION,
+    DISPLAY,
+    ID_ROLE,
+    ROW_ROLE,
+    SORT_ROLE,
+    STATE_ROLE,
+    THUMBNAIL_ROLE,
+    Index,
+    RowsTableModel,
+    format_cost,
+    format_time,
+)
+from gui.tracklet_models import CameraCountModel, DetectionModel, NearestModel, TrackletModel, bordered
 from reid.store.rows import IdentitySummary
 
-Index = QModelIndex | QPersistentModelIndex
-DISPLAY = Qt.ItemDataRole.DisplayRole
-DECORATION = Qt.ItemDataRole.DecorationRole
-_USER = int(Qt.ItemDataRole.UserRole)
-ID_ROLE = _USER + 1  # identity id (IdentityListModel) or tracklet id (tracklet models)
-SORT_ROLE = _USER + 2  # raw value of the column
-STATE_ROLE = _USER + 3  # 'proposed' | 'confirmed' | identity status
-COST_ROLE = _USER + 4
-CAMERA_ROLE = _USER + 5
-THUMBNAIL_ROLE = _USER + 6  # QPixmap strip (tracklets) or best crop (nearest)
-ROW_ROLE = _USER + 7  # the plain row object
-
-CONFIRMED_BG = QColor(214, 240, 214)
-REJECTED = QColor(200, 40, 40)
-CONFIRMED = QColor(40, 150, 60)
-WEAK_BG = QColor(255, 236, 200)
-
-
-def format_time(t: float | None) -> str:
-    """Seconds -> 'HH:MM:SS' (or a date and time for Unix timestamps)."""
-    if t is None:
-        return "—"
-    if t >= 1e9:
-        return _dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
-    t = max(0.0, t)
-    h, rem = divmod(int(t), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}"
-
-
-def format_cost(cost: float | None) -> str:
-    return "—" if cost is None else f"{cost:.3f}"
-
-
 # ---------------------------------------------------------------------------------------------- identities
-
-
-class RowsTableModel(QAbstractTableModel):
-    """A flat table over ``self._rows`` (one item per row) with the header ``COLUMNS``."""
-
-    COLUMNS: Sequence[str] = ()
-    _rows: Sequence[Any]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == DISPLAY:
-            return self.COLUMNS[section]
-        return None
 
 
 class IdentityListModel(RowsTableModel):
@@ -276,14 +234,6 @@ class IdentityFilterProxy(QSortFilterProxyModel):
         return self.sourceModel().summary(self.mapToSource(self.index(proxy_row, 0)).row()).id
 
 
-# Re-exported: one import path for every model of the app.
-from gui.tracklet_models import (  # noqa: E402
-    CameraCountModel,
-    DetectionModel,
-    NearestModel,
-    TrackletModel,
-    bordered,
-)
-
-__all__ = ["CameraCountModel", "DetectionModel", "IdentityFilterProxy", "IdentityListModel", "NearestModel",
-           "TrackletModel", "bordered", "format_cost", "format_time"]
+__all__ = ["CAMERA_ROLE", "COST_ROLE", "DECORATION", "DISPLAY", "ID_ROLE", "ROW_ROLE", "SORT_ROLE", "STATE_ROLE",
+           "THUMBNAIL_ROLE", "CameraCountModel", "DetectionModel", "IdentityFilterProxy", "IdentityListModel",
+           "NearestModel", "TrackletModel", "bordered", "format_cost", "format_time"]

@@ -17,7 +17,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
 
-from gui.models import (
+from gui.model_base import (
     _USER,
     CAMERA_ROLE,
     CONFIRMED,

@@ -18,3 +18,22 @@ def test_loading_the_command_line_imports_neither_qt_nor_the_gui():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_store_measures_distances_without_loading_torch():
+    """``reid.distances`` is the numpy half of the one distance function, below every package: the store's
+    nearest-tracklet query (and the review app's pair distance) use it, and the store stays free of torch."""
+    code = ("import sys, numpy as np, reid.store.queries, reid.distances as d\n"
+            "a, b = np.float32([[0, 3, 4]]), np.float32([[0, 0, 0]])\n"
+            "assert reid.store.queries.pairwise_distance_numpy is d.pairwise_distance_numpy\n"
+            "assert d.paired_distance_numpy(a, b)[0] == 5\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
+    import gui.jobs
+    import reid.distances
+    import reid.losses
+
+    assert reid.losses.pairwise_distance_numpy is reid.distances.pairwise_distance_numpy  # one function, re-exported
+    assert gui.jobs.paired_distance_numpy is reid.distances.paired_distance_numpy

@@ -6,7 +6,7 @@
 - ``score``: label-free verification score on the site's known pairs
 - ``init``: the starting model (offline ImageNet weights or a checkpoint)
 - ``neck``: the retrieval feature centred on the site's crops (AdaBN)
-- ``train``: the fine-tuning loop and its checkpoints
+- ``train``: ``AdaptTrainer``, the engine's ``Trainer`` with the site's data, start and score; its checkpoints
 - ``relink``: re-embed stored crops, replace the embeddings, link again
 """
 
@@ -15,7 +15,8 @@ from reid.adapt.relink import RelinkResult, reembed, relink
 from reid.adapt.sampler import CoOccurrencePKSampler
 from reid.adapt.score import SiteScore, site_score
 from reid.adapt.site import SiteCrops, load_site_crops
-from reid.adapt.train import AdaptConfig, AdaptResult, adapt
+from reid.adapt.train import AdaptResult, AdaptTrainer, adapt
+from reid.config import AdaptConfig
 
-__all__ = ["AdaptConfig", "AdaptResult", "CoOccurrencePKSampler", "RelinkResult", "SiteCrops", "SiteScore", "adapt",
+__all__ = ["AdaptConfig", "AdaptResult", "AdaptTrainer", "CoOccurrencePKSampler", "RelinkResult", "SiteCrops", "SiteScore", "adapt",
            "fit_neck", "load_site_crops", "reembed", "relink", "site_score"]

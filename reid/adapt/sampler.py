@@ -11,6 +11,7 @@ epoch; K images per identity, drawn with replacement when it has fewer.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -82,3 +83,16 @@ class CoOccurrencePKSampler:
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resume needs (the plan is a pure function of seed and epoch): ``seed``, ``epoch``, ``p``, ``k``."""
+        return {"seed": self.seed, "epoch": self.epoch, "p": self.p, "k": self.k,
+                "num_samples": sum(len(i) for i in self._index)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue at ``state['epoch']``; ``ValueError`` when the state is of another P, K or set of crops."""
+        mine = (self.p, self.k, sum(len(i) for i in self._index))
+        theirs = (state["p"], state["k"], state["num_samples"])
+        if mine != theirs:
+            raise ValueError(f"sampler state is for p, k, samples = {theirs}, this sampler has {mine}")
+        self.seed, self.epoch = int(state["seed"]), int(state["epoch"])

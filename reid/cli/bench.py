@@ -1,10 +1,16 @@
-"""``reid bench``: run every benchmark in ``benchmarks/``, collect one results file, regenerate the table."""
+"""``reid bench``: run every benchmark in ``benchmarks/``, collect one results file, regenerate the table.
+
+The benchmark scripts live in the source checkout, not in the package: ``reid bench`` runs each by path in a
+subprocess and reads the results files they write to ``benchmarks/results``; it imports nothing from there.
+``machine()``, the host description every results file carries, lives here and ``benchmarks/common.py`` uses it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -14,7 +20,7 @@ from typing import Any
 
 from reid.errors import ReidError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the source checkout, when reid runs from one
 BENCHMARKS = ROOT / "benchmarks"
 TABLE_START = "<!-- bench-table:start -->"
 TABLE_END = "<!-- bench-table:end -->"
@@ -32,6 +38,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run only bench_NAME.py")
     p.add_argument("--timeout", type=int, default=1800, help="seconds allowed per benchmark")
     p.set_defaults(func=run)
+
+
+def machine() -> dict[str, Any]:
+    """CPU, GPU and library versions of this machine."""
+    import numpy
+    import torch
+
+    info: dict[str, Any] = {
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
 
 
 def _flatten(prefix: str, value: Any, rows: list[tuple[str, str]]) -> None:
@@ -78,15 +109,14 @@ def update_doc(doc: Path, table: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not BENCHMARKS.is_dir():
-        raise ReidError(f"{BENCHMARKS}: benchmarks folder not found (reid bench runs from a source checkout)")
+        raise ReidError(f"{BENCHMARKS}: benchmarks folder not found; reid bench runs the scripts of a source "
+                        "checkout (git clone, then pip install -e . and run it there)")
     scripts = sorted(BENCHMARKS.glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.only]
     if not scripts:
         raise ReidError(f"{BENCHMARKS}: no benchmark matches {args.only}")
-    sys.path.insert(0, str(ROOT))
-    from benchmarks.common import RESULTS, machine
-
+    results = BENCHMARKS / "results"
     merged: dict[str, Any] = {
         "date": dt.date.today().isoformat(),
         "quick": args.quick,
@@ -103,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             merged["benchmarks"][name] = {"error": f"timed out after {args.timeout} s"}
             continue
-        produced = [p for p in RESULTS.glob(f"{name}-*.json") if p.stat().st_mtime >= started - 1]
+        produced = [p for p in results.glob(f"{name}-*.json") if p.stat().st_mtime >= started - 1]
         if proc.returncode != 0 or not produced:
             merged["benchmarks"][name] = {"error": f"exit {proc.returncode}, no results written"}
             continue
@@ -112,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"== {name}: {time.time() - started:.0f} s", flush=True)
     host = platform.node() or "machine"
     kind = "gpu" if merged["machine"].get("gpu") else "cpu"
-    out = RESULTS / f"{host}-{kind}-{merged['date']}{'-quick' if args.quick else ''}.json"
+    results.mkdir(parents=True, exist_ok=True)
+    out = results / f"{host}-{kind}-{merged['date']}{'-quick' if args.quick else ''}.json"
     out.write_text(json.dumps(merged, indent=2))
     update_doc(ROOT / "docs" / "performance.md", render_table(merged))
     print(f"results: {out}\ntable:   {ROOT / 'docs' / 'performance.md'}")

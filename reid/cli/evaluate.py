@@ -84,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result))
     q, g = dataset.query, dataset.gallery
     labels = ([s.pid for s in q], [s.pid for s in g], [s.camid for s in q], [s.camid for s in g])
-    plain = result.get("distmat_plain")  # verification is on the embedding distances, never re-ranked ones
-    if plain is None:
-        plain = evaluate_model(model, dataset, meta, device, **options)["distmat"] if args.rerank else result["distmat"]
+    plain = result["distmat_plain"]  # verification is on the embedding distances, never re-ranked ones
     report: Verification | None = None
     try:
         report = verify(plain, *labels, far=args.far)

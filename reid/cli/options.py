@@ -1,8 +1,9 @@
 """Command-line flags generated from dataclass configs, and YAML + flags -> config.
 
 Each ``Flag`` maps one option to a dotted config key (``--lr`` -> ``optim.lr``); its type, default, choices
-(the config's own constant, e.g. ``reid.config.MINING``) and help suffix come from the dataclass, so the parser
-cannot drift from the config. ``config_flags`` goes further and makes a flag of every field, named after its
+(the config's own constant, e.g. ``reid.config.POOLING``, or the names of the registry a ``reid.config.Registered``
+names, e.g. ``MINING`` -> ``reid.losses.MINERS``) and help suffix come from the dataclass, so the parser cannot
+drift from the config or the registries. ``config_flags`` goes further and makes a flag of every field, named after its
 key (``link.threshold`` -> ``--link.threshold``) and documented by the field's ``# comment``: a field added to
 a config has its flag at once. Flags that were not given do not appear in the namespace at all
 (``argparse.SUPPRESS``), so precedence is simply:
@@ -15,6 +16,7 @@ import argparse
 import ast
 import dataclasses
 import functools
+import importlib
 import inspect
 import io
 import textwrap
@@ -26,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reid.config import from_dict, naming_file, override, yaml_mapping
+from reid.config import ConfigError, Registered, from_dict, naming_file, override, yaml_mapping
+from reid.registry import Registry
 
 C = TypeVar("C")
 PREFIX = "cfg:"  # namespace attributes holding config overrides are named "cfg:<dotted key>"
@@ -60,12 +63,38 @@ def field_info(cls: type, dotted: str) -> tuple[Any, Any]:
     return tp, default
 
 
+def registry_of(ref: Registered) -> Registry[Any]:
+    """The registry a ``reid.config.Registered`` choice list names (``"reid.losses.miners:MINERS"``), imported
+    here: the command line sits above every layer, the config below the registries it refers to."""
+    module, _, name = ref.where.partition(":")
+    registry = getattr(importlib.import_module(module), name)
+    if not isinstance(registry, Registry):
+        raise TypeError(f"{ref.where} is not a reid.registry.Registry")
+    return registry
+
+
 def choices_of(cls: type, dotted: str) -> Sequence[Any] | None:
-    """The allowed values of field ``dotted`` of ``cls``: its config class's ``_choices`` constant, or None."""
+    """The allowed values of field ``dotted`` of ``cls``: its config class's ``_choices`` constant (a registry's
+    names for a ``Registered`` one), or None."""
     *sections, name = dotted.split(".")
     for section in sections:
         cls = typing.get_type_hints(cls)[section]
-    return getattr(cls, "_choices", {}).get(name)
+    allowed = getattr(cls, "_choices", {}).get(name)
+    return registry_of(allowed).names() if isinstance(allowed, Registered) else allowed
+
+
+def check_registered(cfg: Any, prefix: str = "") -> None:
+    """Check every field of ``cfg`` (and its nested configs) whose choices a registry keeps; ``ConfigError``
+    ``<key> must be one of <names>, got <value>`` as ``reid.config.Checked`` says for its own lists."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            check_registered(value, f"{prefix}{f.name}.")
+            continue
+        allowed = getattr(type(cfg), "_choices", {}).get(f.name)
+        if isinstance(allowed, Registered) and value is not None and value not in registry_of(allowed):
+            names = registry_of(allowed).names()
+            raise ConfigError(f"{prefix}{f.name} must be one of {', '.join(names)}, got {value!r}")
 
 
 def _scalar(tp: Any) -> tuple[Any, bool, int | str | None]:
@@ -207,7 +236,9 @@ def read_yaml(cls: type[C], path: str | Path) -> dict[str, Any]:
     """The keys a YAML config file sets, dotted and type-checked; unknown keys raise ``ConfigError``."""
     values = yaml_mapping(path)
     with naming_file(path):
-        return _dotted(cls, values, from_dict(cls, values))
+        cfg = from_dict(cls, values)
+        check_registered(cfg)
+        return _dotted(cls, values, cfg)
 
 
 def build_config(cls: type[C], args: argparse.Namespace, base: C | None = None) -> C:
@@ -215,4 +246,6 @@ def build_config(cls: type[C], args: argparse.Namespace, base: C | None = None) 
     cfg = base if base is not None else cls()
     if getattr(args, "config", None):
         cfg = override(cfg, read_yaml(cls, args.config))
-    return override(cfg, flag_overrides(args))
+    cfg = override(cfg, flag_overrides(args))
+    check_registered(cfg)
+    return cfg

@@ -9,7 +9,6 @@ from pathlib import Path
 from reid.cli.options import Flag, add_config_flags, build_config
 from reid.config import CACHE_PLACES, TrainConfig, from_dict
 from reid.errors import CheckpointError, ReidError, print_error
-from reid.models import list_backbones
 
 DATA_FLAGS = [
     Flag("--data", "data.root", "dataset folder: Market-1501 layout, or any folder of PID_cCAM_*.jpg images (split by identity)", metavar="DIR"),
@@ -25,7 +24,7 @@ DATA_FLAGS = [
     Flag("--erase-prob", "augment.erase_prob", "probability of random erasing"),
 ]
 MODEL_FLAGS = [
-    Flag("--arch", "model.arch", "backbone", choices=list_backbones()),
+    Flag("--arch", "model.arch", "backbone (a name of reid.models.BACKBONES)"),
     Flag("--pretrained", "model.pretrained", "local ImageNet weights for the backbone, e.g. torchvision's "
          "resnet50-0676ba61.pth (never downloaded)", metavar="PATH"),
     Flag("--last-stride", "model.last_stride", "stride of the last stage; 1 doubles the feature map", choices=[1, 2]),
@@ -38,8 +37,8 @@ LOSS_FLAGS = [
     Flag("--margin", "loss.margin", "triplet margin"),
     Flag("--soft-margin", "loss.margin", "soft-margin triplet loss log(1+exp(d_ap-d_an)) instead of a margin",
          const=None),
-    Flag("--mining", "loss.mining", "triplet mining", choices=["batch_hard", "batch_all", "semi_hard"]),
-    Flag("--squared", "loss.squared", "squared Euclidean distances in the triplet loss"),
+    Flag("--mining", "loss.mining", "triplet mining (a name of reid.losses.MINERS)"),
+    Flag("--squared", "loss.squared", "squared Euclidean distances in the triplet and quadruplet losses"),
     Flag("--triplet-weight", "loss.triplet_weight", "weight of the triplet loss"),
     Flag("--contrastive-weight", "loss.contrastive_weight", "weight of the contrastive loss (0 = off)"),
     Flag("--contrastive-margin", "loss.contrastive_margin", "negative margin of the contrastive loss"),
@@ -51,6 +50,13 @@ LOSS_FLAGS = [
     Flag("--circle-weight", "loss.circle_weight", "weight of the pair-wise circle loss (0 = off)"),
     Flag("--circle-margin", "loss.circle_margin", "relaxation margin m of the circle loss"),
     Flag("--circle-gamma", "loss.circle_gamma", "scale gamma of the circle loss"),
+    Flag("--proxy-anchor-weight", "loss.proxy_anchor_weight", "weight of the Proxy-Anchor loss (0 = off; one "
+         "learnable proxy per identity)"),
+    Flag("--proxy-anchor-margin", "loss.proxy_anchor_margin", "margin delta of the Proxy-Anchor loss"),
+    Flag("--proxy-anchor-alpha", "loss.proxy_anchor_alpha", "scale alpha of the Proxy-Anchor loss"),
+    Flag("--quadruplet-weight", "loss.quadruplet_weight", "weight of the batch-hard quadruplet loss (0 = off)"),
+    Flag("--quadruplet-margin", "loss.quadruplet_margin", "triplet margin of the quadruplet loss"),
+    Flag("--quadruplet-margin2", "loss.quadruplet_margin2", "margin against a pair of two other identities"),
 ]
 OPTIM_FLAGS = [
     Flag("--optimizer", "optim.optimizer", "optimiser", choices=["adam", "adamw"]),

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -22,25 +24,49 @@ from reid.data.cache import place_images
 from reid.data.distributed import DistributedPKSampler
 from reid.engine.distributed import DistContext
 from reid.errors import DatasetError
-from reid.losses import ReIDLoss
-from reid.models import ReIDModel
+from reid.losses import MINERS, ReIDLoss
+from reid.models import BACKBONES, ReIDModel
 from reid.models import build_model as create_model
 
-__all__ = ["Optimizers", "TrainData", "build_data", "build_loss", "build_model", "build_optimizer",
-           "make_optimizer"]
+__all__ = ["BatchSampler", "Optimizers", "TrainData", "build_data", "build_loss", "build_model", "build_optimizer",
+           "check_names", "make_optimizer"]
 
 log = logging.getLogger(__name__)
 
 
+class BatchSampler(Protocol):
+    """What the loop needs of a batch sampler (``PKSampler``, ``DistributedPKSampler``, adapt's co-occurrence
+    sampler): lists of dataset indices, an epoch to set, and a state a resume restores."""
+
+    def __iter__(self) -> Iterator[list[int]]: ...
+
+    def __len__(self) -> int: ...
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class TrainData:
-    """The training split as the loop reads it."""
+    """The training split as the loop reads it; ``dataset`` (its query/gallery for evaluation) is None for a
+    training set without one (site adaptation scores on the site's own pairs)."""
 
-    dataset: Market1501
+    dataset: Market1501 | None
     images: torch.Tensor  # (N, 3, H, W) uint8: on the training device, or in pinned host memory (data.cache_on)
     labels: torch.Tensor  # (N,) long on the training device, identities relabelled to 0..num_ids-1
     num_ids: int
-    sampler: PKSampler | DistributedPKSampler  # this process's share of every global P x K batch
+    sampler: BatchSampler  # this process's share of every global P x K batch
+
+
+def check_names(cfg: TrainConfig) -> None:
+    """Look up the registered names of ``cfg`` (backbone, miner) before any work: a name no registry knows
+    raises the registry's ``UnknownNameError`` listing the known ones (the CLI checked them already)."""
+    BACKBONES.get(cfg.model.arch)
+    if cfg.loss.triplet_weight > 0:
+        MINERS.get(cfg.loss.mining)
 
 
 def build_data(cfg: TrainConfig, ctx: DistContext, progress: bool = True) -> TrainData:

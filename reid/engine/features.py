@@ -91,7 +91,8 @@ def evaluate_model(
     ``images``: pre-decoded ``(query, gallery)`` uint8 tensors, to avoid decoding again at every evaluation.
     Returns ``cmc`` (np array), ``mAP``, ``rank1/5/10/20`` (fractions 0..1); with ``rerank`` also the same keys
     suffixed ``_rerank`` (k-reciprocal re-ranking, Zhong et al. 2017); with ``return_distmat`` the
-    (num_query, num_gallery) ``distmat`` (re-ranked when ``rerank``) used for retrieval pictures.
+    (num_query, num_gallery) ``distmat`` (re-ranked when ``rerank``) used for retrieval pictures and
+    ``distmat_plain``, the embedding distances (the same as ``distmat`` without ``rerank``).
     """
     if images is None:
         images = load_eval_images(dataset, meta.height, meta.width, progress=progress)
@@ -106,6 +107,8 @@ def evaluate_model(
     distmat = pairwise_distance(qd, gd).cpu().numpy()
     cmc, mAP = evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids)
     result = _summary(cmc, mAP)
+    if return_distmat:
+        result["distmat_plain"] = distmat
     if rerank:
         q_q = pairwise_distance(qd).cpu().numpy()
         g_g = pairwise_distance(gd).cpu().numpy()

@@ -14,13 +14,11 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
-from reid.data import PKSampler
-from reid.data.distributed import DistributedPKSampler
-from reid.engine.builders import Optimizers
+from reid.engine.builders import BatchSampler, Optimizers
 from reid.engine.checkpoint import rng_state, set_rng_state
 from reid.errors import CheckpointError
 
-Sampler = PKSampler | DistributedPKSampler
+Sampler = BatchSampler
 
 
 def training_state(criterion: nn.Module, optimizers: Optimizers, scaler: torch.amp.GradScaler,

@@ -2,7 +2,9 @@
 
 ``Trainer`` has fast-reid's ``DefaultTrainer`` shape: ``build_data``, ``build_model``, ``build_loss``,
 ``build_optimizer`` and ``build_scheduler`` each build one part from the config (``reid.engine.builders``,
-``reid.engine.schedule``: callable alone), and a subclass overrides the one it wants to change.
+``reid.engine.schedule``: callable alone), and a subclass overrides the one it wants to change; a variant of the
+run overrides the epoch hooks too (``_epoch_batches``, ``_evaluate``, ``_is_best``, ``_save``, ``_payload``):
+``reid.adapt.train.AdaptTrainer`` fine-tunes on a site's tracklets that way, with this loop and schedule.
 
 The training images are decoded once into a uint8 tensor on the training device; every PK batch is gathered
 by index and augmented there, so no data-loader workers are needed. Learning rate: a ``LambdaLR`` stepped every
@@ -23,6 +25,7 @@ import itertools
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +35,11 @@ from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
 from reid.config import ConfigError, TrainConfig
-from reid.data import BatchAugment, PKSampler
+from reid.data import BatchAugment
 from reid.data.cache import read_batch
-from reid.data.distributed import DistributedPKSampler
 from reid.engine import builders
 from reid.engine import distributed as ddp
-from reid.engine.builders import Optimizers, TrainData, make_optimizer
+from reid.engine.builders import BatchSampler, Optimizers, TrainData, make_optimizer
 from reid.engine.checkpoint import EmbedderMeta, model_payload, save_checkpoint
 from reid.engine.device import describe, resolve_device
 from reid.engine.features import evaluate_model, load_eval_images
@@ -99,6 +101,7 @@ class Trainer:
                    "on" if self.channels_last else "off",
                    f", {self.ctx.world_size} processes" if self.ctx.distributed else "")
         seed_everything(cfg.seed)
+        builders.check_names(cfg)  # a name no registry knows fails before the data is decoded
         self.data = self.build_data()
         self.num_classes = self.data.num_ids if cfg.loss.id_weight > 0 else 0
         self.model = self.build_model()
@@ -155,7 +158,7 @@ class Trainer:
         return self.optimizers.main
 
     @property
-    def sampler(self) -> PKSampler | DistributedPKSampler:
+    def sampler(self) -> BatchSampler:
         return self.data.sampler
 
     def _wrap(self) -> torch.nn.Module:
@@ -255,6 +258,10 @@ class Trainer:
                 p.grad = ddp.mean_across_ranks(p.grad)
         self.criterion.rescale_center_grads()
 
+    def _epoch_batches(self) -> Iterable[list[int]]:
+        """This epoch's batches: the sampler's, at most ``self.iters`` (epoch 0's count, or the cap)."""
+        return itertools.islice(iter(self.sampler), self.iters)
+
     def _train_epoch(self, epoch: int) -> dict[str, Any]:
         cfg = self.cfg
         self.net.train()
@@ -264,7 +271,7 @@ class Trainer:
         meter = EpochStats(self.device)
         seen, done, start = 0, 0, time.perf_counter()
         bar = progress_bar(min(len(self.sampler), self.iters), f"epoch {epoch + 1}/{cfg.epochs}", self.progress)
-        for batch in itertools.islice(iter(self.sampler), self.iters):
+        for batch in self._epoch_batches():
             loss, stats = self._step(*self._batch(batch, gen))
             meter.add(loss, stats)
             seen, done = seen + len(batch) * self.ctx.world_size, done + 1
@@ -300,10 +307,10 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ epochs
 
-    def _evaluate(self) -> dict[str, float]:
+    def _evaluate(self) -> dict[str, Any]:
         """Query/gallery scores (rank 0 only: ``run`` hands them to the other ranks)."""
         dataset = self.data.dataset
-        if not dataset.query or not dataset.gallery:
+        if dataset is None or not dataset.query or not dataset.gallery:
             log.warning("no query/gallery images: skipping evaluation")
             return {}
         if self.eval_images is None:
@@ -312,6 +319,13 @@ class Trainer:
         result = evaluate_model(self.model, dataset, self.meta, self.device, images=self.eval_images,
                                 progress=self.progress)
         return {k: round(float(result[k]), 6) for k in EVAL_KEYS}
+
+    def _is_best(self, row: dict[str, Any]) -> bool:
+        """Is the epoch of ``row`` the best so far (its checkpoint becomes ``best.pt``)? By mAP here."""
+        if "mAP" in row and row["mAP"] > self.best_map:
+            self.best_map = row["mAP"]
+            return True
+        return False
 
     def _save(self, epoch: int, is_best: bool) -> None:
         """``last.pt`` (``best.pt``) and the metrics files (rank 0 only)."""
@@ -331,13 +345,11 @@ class Trainer:
             if last or (cfg.eval_every > 0 and (epoch + 1) % cfg.eval_every == 0):
                 row.update(ddp.on_main(self._evaluate, f"evaluation after epoch {epoch + 1}"))
             self.history.append(row)
-            is_best = "mAP" in row and row["mAP"] > self.best_map
-            if is_best:
-                self.best_map = row["mAP"]
+            is_best = self._is_best(row)
             # every rank goes on (and finally returns) once rank 0's files are complete
             ddp.on_main(functools.partial(self._save, epoch, is_best), f"saving epoch {epoch + 1}")
             self._info("epoch %d/%d  %s", epoch + 1, cfg.epochs,
-                       "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+                       "  ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch" and isinstance(v, float | int)))
         evaluated = [r for r in self.history if "mAP" in r]
         final = {k: v for k, v in evaluated[-1].items() if k in EVAL_KEYS} if evaluated else {}
         return TrainResult(out=self.out, last=self.last_path,

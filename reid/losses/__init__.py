@@ -1,7 +1,8 @@
 """Metric-learning and identity losses; ``pairwise_distance`` is the project's one distance function.
 
 Miners (``MINERS``, ``register_miner``) return index tuples under ``no_grad``; every metric loss takes
-``(embeddings, labels, indices=None)`` and mines with its default miner when ``indices`` is ``None``.
+``(embeddings, labels, indices=None)`` and mines with its default miner when ``indices`` is ``None``. ``LOSSES``
+(``register_loss``) names the terms ``ReIDLoss`` sums, each weighted by ``LossConfig.<name>_weight``.
 """
 
 from reid.losses.center import CenterLoss
@@ -33,15 +34,18 @@ from reid.losses.miners import (
 )
 from reid.losses.proxy_anchor import ProxyAnchorLoss
 from reid.losses.quadruplet import QuadrupletLoss, quadruplet_loss
+from reid.losses.registry import LOSSES, LossContext, register_loss
 from reid.losses.triplet import TripletLoss, triplet_loss
 
 __all__ = [
+    "LOSSES",
     "MINERS",
     "MINING",
     "CenterLoss",
     "CircleLoss",
     "ContrastiveLoss",
     "CrossEntropyLabelSmooth",
+    "LossContext",
     "Pairs",
     "ProxyAnchorLoss",
     "QuadrupletLoss",
@@ -64,6 +68,7 @@ __all__ = [
     "pairwise_distance",
     "pairwise_distance_numpy",
     "quadruplet_loss",
+    "register_loss",
     "register_miner",
     "triplet_loss",
 ]

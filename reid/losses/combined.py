@@ -1,4 +1,5 @@
-"""The training objective: weighted triplet, contrastive, center, circle and identity losses (``LossConfig``)."""
+"""The training objective: the weighted sum of the registered losses (``reid.losses.registry.LOSSES``) whose
+``LossConfig.<name>_weight`` is above 0: triplet, contrastive, center, circle, proxy-anchor, quadruplet, identity."""
 
 from __future__ import annotations
 
@@ -8,20 +9,21 @@ import torch
 from torch import nn
 
 from reid.config import ConfigError, LossConfig
-from reid.losses.center import CenterLoss
-from reid.losses.circle import circle_loss
-from reid.losses.contrastive import contrastive_loss
-from reid.losses.id_loss import CrossEntropyLabelSmooth
-from reid.losses.triplet import check_triplet_args, triplet_stats, triplet_terms
+from reid.losses.registry import LOSSES, LossContext
 
-_WEIGHTS = ("triplet_weight", "contrastive_weight", "center_weight", "circle_weight", "id_weight")
+
+def weight_keys() -> tuple[str, ...]:
+    """``LossConfig`` fields that weigh a registered loss: ``triplet_weight``, ``contrastive_weight`` ..."""
+    return tuple(f"{name}_weight" for name in LOSSES.names())
 
 
 class ReIDLoss(nn.Module):
-    """``triplet + contrastive + center + circle + id``, each times its ``LossConfig`` weight.
+    """``sum of weight x term`` over the registered losses (``LOSSES``) with ``LossConfig.<name>_weight > 0``.
 
-    Metric losses (triplet, contrastive, center, circle) use the pre-BNNeck features, the identity loss the
-    classifier logits (Luo et al. 2019). Terms with weight 0 are skipped.
+    Metric losses (triplet, contrastive, center, circle, proxy-anchor, quadruplet) use the pre-BNNeck features,
+    the identity loss the classifier logits (Luo et al. 2019). Terms with weight 0 are not built. Each term is
+    the submodule ``<name>_loss`` (``center_loss``, ``id_loss`` ...), so its learnable parts (centers, proxies)
+    are in ``state_dict()`` under that name.
 
     The center loss owns learnable centers (``num_classes x feat_dim``). reid-strong-baseline trains them
     apart from the network, and a trainer does the same:
@@ -34,51 +36,45 @@ class ReIDLoss(nn.Module):
        Under AMP, step it through the same ``GradScaler`` (``scaler.step(center_optimizer)``), which
        unscales it; the rescale commutes with that.
 
-    The centers are in ``state_dict()`` (so a checkpoint of the criterion keeps them).
-
     Args:
         cfg: the loss configuration.
         num_classes: number of training identities: the classifier width when ``id_weight > 0`` and the
-            number of centers when ``center_weight > 0``.
+            number of centers (proxies) when ``center_weight`` (``proxy_anchor_weight``) ``> 0``.
         sync_stats: ``True`` returns stats as Python floats (one host sync per call); ``False`` returns
             detached 0-d tensors so a GPU training loop can sync when it likes.
         feat_dim: width of the pre-BNNeck features (``ReIDModel.embedding_dim``); needed when
-            ``center_weight > 0``.
-        seed: seed of the centers' initial draw.
+            ``center_weight`` or ``proxy_anchor_weight > 0``.
+        seed: seed of the centers' (proxies') initial draw.
     """
 
     def __init__(self, cfg: LossConfig, num_classes: int, sync_stats: bool = True, feat_dim: int | None = None,
                  seed: int = 0) -> None:
         super().__init__()
-        weights = {k: getattr(cfg, k) for k in _WEIGHTS}
+        weights = {k: getattr(cfg, k) for k in weight_keys()}
         bad = {k: v for k, v in weights.items() if v < 0}
         if bad:
             raise ConfigError(f"loss weights must be >= 0, got {bad}")
         if not any(weights.values()):
-            raise ConfigError(f"all loss weights are 0; set one of {', '.join('loss.' + k for k in _WEIGHTS)} "
+            raise ConfigError(f"all loss weights are 0; set one of {', '.join('loss.' + k for k in weights)} "
                               "above 0")
-        if cfg.triplet_weight > 0:
-            try:
-                check_triplet_args(cfg.margin, cfg.mining)
-            except ValueError as exc:
-                raise ConfigError(f"loss: {exc}") from exc
-        if cfg.circle_weight > 0 and (cfg.circle_gamma <= 0 or cfg.circle_margin < 0):
-            raise ConfigError(f"loss.circle_gamma must be > 0 and loss.circle_margin >= 0, got "
-                              f"{cfg.circle_gamma} and {cfg.circle_margin}")
-        self.center_loss: CenterLoss | None = None
-        if cfg.center_weight > 0:
-            if cfg.center_lr <= 0:
-                raise ConfigError(f"loss.center_lr must be > 0, got {cfg.center_lr}")
-            if num_classes < 1 or not feat_dim:
-                raise ConfigError(f"loss.center_weight={cfg.center_weight} needs the number of identities and the "
-                                  f"feature width, got num_classes={num_classes}, feat_dim={feat_dim}")
-            self.center_loss = CenterLoss(num_classes, feat_dim, seed=seed)
+        ctx = LossContext(num_classes, feat_dim, seed)
+        self.terms: dict[str, tuple[float, str]] = {}  # name -> (weight, input: "features" or "logits")
+        for name in LOSSES.names():
+            weight = float(getattr(cfg, f"{name}_weight"))
+            if weight > 0:
+                entry = LOSSES.get(name)
+                self.add_module(f"{name}_loss", entry.build(cfg, ctx))
+                self.terms[name] = (weight, entry.on)
         self.cfg, self.sync_stats = cfg, sync_stats
-        self.id_loss = CrossEntropyLabelSmooth(num_classes, cfg.label_smoothing) if cfg.id_weight > 0 else None
+
+    def term(self, name: str) -> nn.Module | None:
+        """The module of loss ``name`` (``"center"``, ``"id"`` ...), None when its weight is 0."""
+        return self._modules.get(f"{name}_loss")
 
     def center_parameters(self) -> list[nn.Parameter]:
         """The center loss's centers, for their own optimizer; empty when ``center_weight == 0``."""
-        return [] if self.center_loss is None else list(self.center_loss.parameters())
+        center = self.term("center")
+        return [] if center is None else list(center.parameters())
 
     @torch.no_grad()
     def rescale_center_grads(self) -> None:
@@ -98,33 +94,26 @@ class ReIDLoss(nn.Module):
 
         Returns:
             ``(loss, stats)``: () loss; stats (floats, or 0-d tensors with ``sync_stats=False``) with ``loss``
-            and each weighted term that is on (``triplet``, ``contrastive``, ``center``, ``circle``, ``id``),
-            and with the triplet loss on, ``active``, ``d_ap``, ``d_an`` (see :class:`reid.losses.TripletLoss`).
+            and each weighted term that is on (``triplet``, ``contrastive``, ``center``, ``circle``,
+            ``proxy_anchor``, ``quadruplet``, ``id``), and with the triplet loss on, ``active``, ``d_ap``, ``d_an``
+            (see :class:`reid.losses.TripletLoss`).
 
         Raises:
             ValueError: ``id_weight > 0`` but ``logits`` is ``None``.
         """
-        cfg = self.cfg
         parts: dict[str, torch.Tensor] = {}
         extra: dict[str, torch.Tensor] = {}
-        if cfg.triplet_weight > 0:
-            terms = triplet_terms(features, labels, cfg.margin, cfg.mining, cfg.squared)
-            parts["triplet"] = cfg.triplet_weight * terms.loss
-            stats = triplet_stats(terms)
-            extra = {k: stats[k] for k in ("active", "d_ap", "d_an")}
-        if cfg.contrastive_weight > 0:
-            parts["contrastive"] = cfg.contrastive_weight * contrastive_loss(features, labels,
-                                                                             cfg.contrastive_margin)
-        if self.center_loss is not None:
-            parts["center"] = cfg.center_weight * self.center_loss(features, labels)
-        if cfg.circle_weight > 0:
-            circle = circle_loss(features, labels, cfg.circle_margin, cfg.circle_gamma)
-            parts["circle"] = cfg.circle_weight * circle
-        if self.id_loss is not None:
-            if logits is None:
-                raise ValueError(f"loss.id_weight={cfg.id_weight} needs classifier logits, but the model "
-                                 "returned none; build the model with a classifier head or set id_weight=0")
-            parts["id"] = cfg.id_weight * self.id_loss(logits, labels)
+        for name, (weight, on) in self.terms.items():
+            x = features
+            if on == "logits":
+                if logits is None:
+                    raise ValueError(f"loss.{name}_weight={weight} needs classifier logits, but the model "
+                                     f"returned none; build the model with a classifier head or set {name}_weight=0")
+                x = logits
+            out = self.get_submodule(f"{name}_loss")(x, labels)
+            loss, stats = out if isinstance(out, tuple) else (out, {})
+            parts[name] = weight * loss
+            extra.update(stats)
         terms_on = list(parts.values())
         total = terms_on[0]
         for term in terms_on[1:]:
@@ -136,8 +125,4 @@ class ReIDLoss(nn.Module):
         return total, dict(zip(named, values, strict=True))
 
     def extra_repr(self) -> str:
-        c = self.cfg
-        return (f"triplet={c.triplet_weight} (margin={c.margin}, {c.mining}, squared={c.squared}), "
-                f"contrastive={c.contrastive_weight}, center={c.center_weight} (lr={c.center_lr}), "
-                f"circle={c.circle_weight} (m={c.circle_margin}, gamma={c.circle_gamma}), "
-                f"id={c.id_weight} (eps={c.label_smoothing})")
+        return ", ".join(f"{name}={weight}" for name, (weight, _) in self.terms.items())

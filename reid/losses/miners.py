@@ -3,8 +3,9 @@
 As in pytorch-metric-learning, a miner gets a (B, B) distance matrix from
 :func:`reid.losses.distances.pairwise_distance` and the (B,) labels and returns :class:`Triplets`; a loss
 takes ``(embeddings, labels, indices=None)`` and mines with its default miner only when ``indices`` is
-``None``. ``MINERS`` maps a name to a triplet miner; a new miner is one function under
-``@register_miner("name")``, after which ``triplet_loss(..., mining="name")`` uses it.
+``None``. ``MINERS`` (a ``reid.registry.Registry``) maps a name to a triplet miner; a new miner is one function
+under ``@register_miner("name")``, after which ``triplet_loss(..., mining="name")`` uses it and ``--mining``
+offers it (``LossConfig.mining``'s choices are this registry's names, ``reid.config.MINING``).
 
 All miners are vectorised over the batch with masks; none loops over anchors in Python.
 """
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
+
+from reid.registry import Registry
 
 
 class Triplets(NamedTuple):
@@ -39,7 +42,7 @@ class Pairs(NamedTuple):
 TripletMiner = Callable[[torch.Tensor, torch.Tensor], Triplets]
 """``miner(dist, labels) -> Triplets`` with ``dist`` (B, B) distances (plain or squared), ``labels`` (B,)."""
 
-MINERS: dict[str, TripletMiner] = {}
+MINERS: Registry[TripletMiner] = Registry("miner")
 
 
 def register_miner(name: str) -> Callable[[TripletMiner], TripletMiner]:
@@ -50,19 +53,16 @@ def register_miner(name: str) -> Callable[[TripletMiner], TripletMiner]:
     """
 
     def add(miner: TripletMiner) -> TripletMiner:
-        if name in MINERS:
-            raise ValueError(f"a miner named {name!r} is already registered")
-        MINERS[name] = torch.no_grad()(miner)
-        return MINERS[name]
+        wrapped = torch.no_grad()(miner)
+        MINERS.add(name, wrapped)
+        return wrapped
 
     return add
 
 
 def get_miner(name: str) -> TripletMiner:
-    """The registered miner ``name``; ``ValueError`` listing the valid names otherwise."""
-    if name not in MINERS:
-        raise ValueError(f"unknown triplet mining {name!r}; valid: {', '.join(MINERS)}")
-    return MINERS[name]
+    """The registered miner ``name``; ``UnknownNameError`` (a ``ValueError``) listing the known names otherwise."""
+    return MINERS.get(name)
 
 
 def label_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -197,4 +197,4 @@ def mine_batch_hard_quadruplets(dist: torch.Tensor, labels: torch.Tensor) -> Qua
     return Quadruplets(a, p, n, pair // b, pair % b)
 
 
-MINING: tuple[str, ...] = tuple(MINERS)  # the built-in names, for CLI choices; MINERS also holds later ones
+MINING: tuple[str, ...] = MINERS.names()  # the built-in miners; MINERS also holds those registered later

@@ -18,7 +18,7 @@ from torch import nn
 
 from reid.config import ConfigError
 from reid.errors import CheckpointError
-from reid.models.registry import Backbone, register_backbone
+from reid.models.registry import BACKBONES, Backbone
 
 # File names users can copy into models/ (torchvision's ImageNet-1k V1 releases).
 TORCHVISION_FILES = {
@@ -93,22 +93,22 @@ class MobileNetV2Backbone(Backbone):
         load_pretrained(self, path, self.arch)
 
 
-@register_backbone("resnet18")
+@BACKBONES.register("resnet18")
 def resnet18(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
     return ResNetBackbone("resnet18", torchvision.models.resnet18, last_stride, stem)
 
 
-@register_backbone("resnet34")
+@BACKBONES.register("resnet34")
 def resnet34(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
     return ResNetBackbone("resnet34", torchvision.models.resnet34, last_stride, stem)
 
 
-@register_backbone("resnet50")
+@BACKBONES.register("resnet50")
 def resnet50(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
     return ResNetBackbone("resnet50", torchvision.models.resnet50, last_stride, stem)
 
 
-@register_backbone("mobilenet_v2")
+@BACKBONES.register("mobilenet_v2")
 def mobilenet_v2(last_stride: int = 1, stem: str = "torchvision") -> Backbone:
     return MobileNetV2Backbone(last_stride, stem)
 

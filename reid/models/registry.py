@@ -1,5 +1,5 @@
-"""Backbone registry, timm-style: ``@register_backbone("name")`` names a constructor, ``create_backbone``
-builds one and, on a bad name, lists what exists."""
+"""Backbone registry, timm-style, on ``reid.registry.Registry``: ``@register_backbone("name")`` names a
+constructor, ``create_backbone`` builds one and, on a bad name, lists what exists."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from torch import nn
 
 from reid.config import ConfigError
+from reid.registry import Registry
 
 
 class Backbone(nn.Module):
@@ -28,31 +29,24 @@ class Backbone(nn.Module):
 
 
 BackboneFn = Callable[[int, str], Backbone]  # (last_stride, stem) -> backbone
-_BACKBONES: dict[str, BackboneFn] = {}
+BACKBONES: Registry[BackboneFn] = Registry("backbone")  # ModelConfig.arch names one (reid.config.ARCHS)
 
 
 def register_backbone(name: str) -> Callable[[BackboneFn], BackboneFn]:
     """Decorator: make ``fn(last_stride, stem) -> Backbone`` available as ``arch=name``."""
-
-    def add(fn: BackboneFn) -> BackboneFn:
-        if name in _BACKBONES:
-            raise ValueError(f"backbone {name!r} registered twice")
-        _BACKBONES[name] = fn
-        return fn
-
-    return add
+    return BACKBONES.register(name)
 
 
 def list_backbones() -> list[str]:
     """Names accepted by ``ModelConfig.arch`` / ``--arch``, sorted."""
-    return sorted(_BACKBONES)
+    return sorted(BACKBONES.names())
 
 
 def create_backbone(name: str, last_stride: int = 1, stem: str = "torchvision") -> Backbone:
-    """Build backbone ``name`` with random weights (nothing is downloaded); an unknown ``stem`` or one the
-    architecture lacks raises ``ConfigError``."""
-    if name not in _BACKBONES:
-        raise ConfigError(f"unknown arch {name!r}; available: {', '.join(list_backbones())}")
+    """Build backbone ``name`` with random weights (nothing is downloaded). An unknown ``name`` raises the
+    registry's ``UnknownNameError`` listing the known ones; an unknown ``stem`` or one the architecture lacks,
+    or a bad ``last_stride``, ``ConfigError``."""
+    build = BACKBONES.get(name)
     if last_stride not in (1, 2):
         raise ConfigError(f"last_stride must be 1 or 2, got {last_stride}")
-    return _BACKBONES[name](last_stride, stem)
+    return build(last_stride, stem)

@@ -17,6 +17,7 @@ from reid.adapt import AdaptConfig, adapt
 from reid.cli import main
 from reid.data.augment import normalize
 from reid.engine.checkpoint import load_checkpoint
+from reid.errors import TrainingError
 from reid.models.backbone import from_deep_sort_layout
 from reid.video.embed import CheckpointEmbedder
 
@@ -48,10 +49,33 @@ def test_adapt_writes_checkpoints_that_embed_crops(site_db, deep_sort_weights, t
 def test_adapt_resumes_from_last(site_db, deep_sort_weights, tmp_path) -> None:
     out = tmp_path / "run"
     first = adapt(tiny(site_db, out, deep_sort_weights), progress=False)
+    with pytest.raises(TrainingError, match="last.pt exists; add --resume"):  # the trainer's guard: no overwrite
+        adapt(tiny(site_db, out, deep_sort_weights, epochs=2), progress=False)
     again = adapt(tiny(site_db, out, deep_sort_weights, epochs=2), resume=True, progress=False)
     assert [h["epoch"] for h in again.history] == [0, 1, 2]
     assert again.history[:2] == first.history
     assert load_checkpoint(again.last)["epoch"] == 2
+
+
+def test_adapt_schedule_is_the_engines_warm_up_then_cosine() -> None:
+    """One schedule (reid.engine.schedule): linear warm-up over the first epoch from 1 %, then cosine to 1 %,
+    as adapt's own ``lr_at`` had it; the run is the engine's Trainer with the adapt recipe."""
+    import math
+
+    from reid.adapt.init import Start
+    from reid.adapt.train import AdaptTrainer, train_config
+    from reid.config import ModelConfig
+    from reid.engine.schedule import lr_factor
+    from reid.engine.trainer import Trainer
+
+    start = Start(None, ModelConfig(arch="mobilenet_v2"), 64, 32, (0.5,) * 3, (0.25,) * 3, "test")  # type: ignore[arg-type]
+    cfg = train_config(AdaptConfig(db="site.db", epochs=5), start)
+    assert issubclass(AdaptTrainer, Trainer)
+    assert (cfg.loss.triplet_weight, cfg.loss.id_weight, cfg.loss.mining, cfg.optim.lr) == (1.0, 0.0, "batch_hard", 1e-4)
+    for epoch in (0.0, 0.5, 1.0, 2.5, 5.0):
+        t = min(1.0, (epoch - 1.0) / 4.0)
+        old = 0.01 + 0.99 * epoch if epoch < 1 else 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t))
+        assert lr_factor(epoch, cfg.optim, cfg.epochs) == pytest.approx(old)
 
 
 def test_adapt_starts_from_a_reid_checkpoint(site_db, deep_sort_weights, tmp_path) -> None:

@@ -12,9 +12,9 @@ from deep_sort_layout import deep_sort_state_dict
 from reid.adapt import AdaptConfig, adapt, reembed, relink
 from reid.config import LinkConfig
 from reid.errors import StoreError
+from reid.link.database import link_database
 from reid.store import Store
 from reid.video.embed import CheckpointEmbedder, HandcraftedEmbedder
-from reid.video.pipeline import link_database
 
 
 def identity_of(store: Store) -> dict[int, tuple[int | None, str | None]]:

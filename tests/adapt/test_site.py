@@ -10,8 +10,8 @@ from reid.adapt import CoOccurrencePKSampler, load_site_crops, site_score
 from reid.adapt.site import SiteCrops
 from reid.config import LinkConfig
 from reid.errors import ReidError
+from reid.link.database import link_database
 from reid.store import Store
-from reid.video.pipeline import link_database
 
 
 def test_site_crops_merge_confirmed_identities_and_add_rejections(site_db) -> None:

@@ -36,3 +36,30 @@ def test_update_doc_replaces_only_the_marked_block(tmp_path: Path) -> None:
     fresh = tmp_path / "none.md"
     update_doc(fresh, "first")
     assert fresh.read_text().startswith("# Performance") and "first" in fresh.read_text()
+
+
+def test_run_outside_a_checkout_says_so_and_leaves_sys_path_alone(tmp_path: Path, monkeypatch) -> None:
+    """``reid bench`` runs the checkout's scripts by path: it never puts the checkout on ``sys.path``."""
+    import argparse
+    import sys
+
+    import pytest
+
+    from reid.cli import bench
+    from reid.errors import ReidError
+
+    before = list(sys.path)
+    args = argparse.Namespace(quick=True, only=["no_such_benchmark"], timeout=1)
+    with pytest.raises(ReidError, match="no benchmark matches"):
+        bench.run(args)
+    monkeypatch.setattr(bench, "BENCHMARKS", tmp_path / "benchmarks")
+    with pytest.raises(ReidError, match="benchmarks folder not found; reid bench runs the scripts of a source checkout"):
+        bench.run(args)
+    assert sys.path == before
+
+
+def test_machine_describes_the_host_for_every_results_file() -> None:
+    from reid.cli.bench import machine  # benchmarks/common.py re-exports it for the scripts
+
+    info = machine()
+    assert {"host", "cpu", "cores", "python", "torch", "numpy", "gpu"} <= set(info) and info["cores"] >= 1

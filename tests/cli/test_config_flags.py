@@ -15,7 +15,7 @@ import pytest
 
 from reid import config
 from reid.cli import build_parser, main
-from reid.cli.options import PREFIX, add_all_config_flags, build_config, flag_name
+from reid.cli.options import PREFIX, add_all_config_flags, build_config, flag_name, registry_of
 from reid.cli.process import config_from_args
 from reid.config import Checked, PipelineConfig, TrainConfig
 
@@ -76,9 +76,9 @@ def test_every_pipeline_field_has_a_flag_named_after_its_key() -> None:
 class NewLink(Checked):
     """Cross-camera association, with fields added."""
 
-    _choices = {"solver": config.TRACKERS}  # any constant
+    _choices = {"solver": config.POOLING}  # any constant
     max_gap_s: float = 30.0  # longest time between two cameras' sightings
-    solver: str = "bytetrack"
+    solver: str = "avg"
     sizes: tuple[int, int] = (1, 2)
 
 
@@ -96,10 +96,10 @@ def test_a_new_config_field_gets_its_flag_without_touching_the_cli() -> None:
     help_text = parser.format_help()
     assert "--link.max-gap-s MAX_GAP_S" in help_text and "longest time between two cameras' sightings" in help_text
     cfg = build_config(Root, parser.parse_args(["--link.max-gap-s", "12", "--link.sizes", "3", "4",
-                                                "--link.solver", "botsort"]))
-    assert cfg == Root(link=NewLink(max_gap_s=12.0, solver="botsort", sizes=(3, 4)), stride=1)
+                                                "--link.solver", "gem"]))
+    assert cfg == Root(link=NewLink(max_gap_s=12.0, solver="gem", sizes=(3, 4)), stride=1)
     solver = next(a for a in parser._actions if a.dest == PREFIX + "link.solver")
-    assert solver.choices is config.TRACKERS
+    assert solver.choices is config.POOLING
 
 
 def test_cli_choices_are_the_config_constants() -> None:
@@ -112,7 +112,9 @@ def test_cli_choices_are_the_config_constants() -> None:
             for section in sections:
                 cls = typing.get_type_hints(cls)[section]
             allowed = cls._choices.get(name)
-            if allowed is not None:
+            if isinstance(allowed, config.Registered):  # a registry's list: its names, read when the parser is built
+                assert tuple(flags[key].choices) == registry_of(allowed).names(), (command, key)
+            elif allowed is not None:
                 assert flags[key].choices is allowed, (command, key)
 
 

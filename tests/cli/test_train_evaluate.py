@@ -97,6 +97,18 @@ def untrained_checkpoint(data: Path, path: Path) -> Path:
     return save_checkpoint(path, model_payload(cfg, build_model(cfg.model)))
 
 
+def test_proxy_anchor_and_quadruplet_are_reachable_from_flags_and_yaml(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "cfg.yaml"
+    yaml_file.write_text("loss:\n  proxy_anchor_weight: 2\n  proxy_anchor_alpha: 16\n  quadruplet_weight: 0.5\n")
+    cfg = config_from_args(parse(["--config", str(yaml_file), "--quadruplet-margin2", "0.2"]))
+    assert (cfg.loss.proxy_anchor_weight, cfg.loss.proxy_anchor_alpha, cfg.loss.proxy_anchor_margin) == (2.0, 16.0, 0.1)
+    assert (cfg.loss.quadruplet_weight, cfg.loss.quadruplet_margin, cfg.loss.quadruplet_margin2) == (0.5, 0.3, 0.2)
+    cfg = config_from_args(parse(["--proxy-anchor-weight", "1", "--proxy-anchor-margin", "0.05",
+                                  "--quadruplet-weight", "1", "--quadruplet-margin", "0.4"]))
+    assert (cfg.loss.proxy_anchor_weight, cfg.loss.proxy_anchor_margin) == (1.0, 0.05)
+    assert (cfg.loss.quadruplet_weight, cfg.loss.quadruplet_margin) == (1.0, 0.4)
+
+
 def protocol_pair_counts(data: Path) -> tuple[int, int]:
     """(same-person across cameras, different-person) query-gallery pairs of the synthetic set, by brute force."""
     from reid.data import load_dataset
@@ -138,6 +150,31 @@ def test_evaluate_stores_verification_threshold(data: Path, tmp_path: Path,
         assert set(load_checkpoint(ckpt)["model"]) == set(raw["model"])  # weights kept
         thresholds[far] = info["threshold"]
     assert thresholds["0.02"] <= thresholds["0.3"]  # linking more different pairs needs a larger threshold
+
+
+def test_evaluate_with_rerank_embeds_every_image_once(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Re-ranking and verification share one feature extraction: the model sees each query and gallery image
+    once (it saw them twice when verification extracted the plain features again)."""
+    from reid.data import load_dataset
+    from reid.models import ReIDModel
+
+    ckpt = untrained_checkpoint(data, tmp_path / "run" / "best.pt")
+    seen: list[int] = []
+    forward = ReIDModel.forward
+
+    def counting(self, x, *args, **kwargs):  # noqa: ANN001, ANN202
+        seen.append(len(x))
+        return forward(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(ReIDModel, "forward", counting)
+    rc = main(["evaluate", "--data", str(data), "--weights", str(ckpt), "--rerank", "--device", "cpu",
+               "--no-progress"])
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
+    assert "re-ranked" in printed.out and "threshold at FAR" in printed.out
+    ds = load_dataset(str(data), format="auto")
+    assert sum(seen) == len(ds.query) + len(ds.gallery) and len(seen) == 2  # one batch each of query, gallery
 
 
 def test_checkpoint_verification_entry(data: Path, tmp_path: Path) -> None:

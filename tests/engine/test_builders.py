@@ -13,6 +13,8 @@ from reid.engine import builders
 from reid.engine.checkpoint import load_checkpoint
 from reid.engine.distributed import DistContext
 from reid.engine.trainer import Trainer, train
+from reid.losses import ReIDLoss
+from reid.registry import UnknownNameError
 
 
 def _first_batch(trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,3 +110,28 @@ def test_model_settings_reach_the_model(tiny_cfg) -> None:
     cfg = tiny_cfg(model=ModelConfig(arch="resnet18", last_stride=1, pooling="gem", embedding_dim=64))
     model = builders.build_model(cfg.model, 12, torch.device("cpu"))
     assert model.embedding_dim == 64 and model.classifier is not None and model.classifier.out_features == 12
+
+
+@pytest.mark.parametrize("loss", [LossConfig(id_weight=0.0, proxy_anchor_weight=1.0),
+                                  LossConfig(id_weight=0.0, quadruplet_weight=1.0)],
+                         ids=["proxy_anchor", "quadruplet"])
+def test_proxy_anchor_and_quadruplet_train(tiny_cfg, loss: LossConfig) -> None:
+    """A few iterations with each loss reachable from the config: finite, reported apart, its state saved."""
+    name = "proxy_anchor" if loss.proxy_anchor_weight else "quadruplet"
+    cfg = tiny_cfg(epochs=1, eval_every=0, max_iters_per_epoch=3, loss=loss)
+    result = train(cfg, progress=False)
+    row = result.history[0]
+    assert row[name] > 0 and torch.isfinite(torch.tensor(row["loss"]))
+    saved = load_checkpoint(result.last)
+    if name == "proxy_anchor":  # the proxies trained with the network's optimiser
+        start = ReIDLoss(loss, 12, feat_dim=512, seed=cfg.seed).state_dict()["proxy_anchor_loss.proxies"]
+        assert not torch.equal(saved["criterion"]["proxy_anchor_loss.proxies"], start)
+
+
+def test_a_name_no_registry_knows_fails_before_the_data_is_read(tiny_cfg, monkeypatch) -> None:
+    def no_data(*args, **kwargs):
+        raise AssertionError("decoded the data first")
+
+    monkeypatch.setattr(builders, "build_data", no_data)
+    with pytest.raises(UnknownNameError, match="unknown backbone 'resnet99'; known: resnet18"):
+        Trainer(tiny_cfg(model=ModelConfig(arch="resnet99")), progress=False)

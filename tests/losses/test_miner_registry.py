@@ -22,6 +22,7 @@ from reid.losses import (
     triplet_loss,
 )
 from reid.losses.miners import label_masks
+from reid.registry import UnknownNameError
 
 LABELS = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 3])  # identity 3 has no positive
 
@@ -42,7 +43,7 @@ def easy_positive() -> Iterator[str]:
         return Triplets(anchor, near_pos[anchor], near_neg[anchor])
 
     yield "easy_positive"
-    MINERS.pop("easy_positive")
+    MINERS.remove("easy_positive")
     assert calls and not any(calls), "a registered miner runs under no_grad"
 
 
@@ -85,13 +86,29 @@ def test_new_miner_trains_an_embedding(easy_positive: str) -> None:
 
 
 def test_registry_names_and_errors() -> None:
-    assert MINING == ("batch_hard", "batch_all", "semi_hard") == tuple(MINERS)[:3]
-    assert reid.config.MINING == MINING  # the config's choice list is the registry's built-ins
-    assert get_miner("batch_hard") is MINERS["batch_hard"]
-    with pytest.raises(ValueError, match="valid: batch_hard, batch_all, semi_hard"):
+    assert MINING == ("batch_hard", "batch_all", "semi_hard") == MINERS.names()[:3]
+    assert reid.config.MINING.where == "reid.losses.miners:MINERS"  # the config's choice list is the registry
+    assert get_miner("batch_hard") is MINERS.get("batch_hard")
+    with pytest.raises(UnknownNameError, match="unknown miner 'hardest'; known: batch_hard, batch_all, semi_hard"):
         get_miner("hardest")
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match="registered twice"):
         register_miner("batch_hard")(mine_batch_hard)
+
+
+def test_a_registered_miner_is_a_choice_of_the_command_line(easy_positive: str) -> None:
+    """``--mining`` and the config check read the registry: a miner registered before the parser is built is
+    offered, an unknown name is refused naming the registered ones."""
+    from reid.cli import build_parser
+    from reid.cli.options import check_registered
+    from reid.config import LossConfig, TrainConfig
+
+    args = build_parser().parse_args(["train", "--mining", easy_positive])
+    assert vars(args)["cfg:loss.mining"] == easy_positive
+    check_registered(TrainConfig(loss=LossConfig(mining=easy_positive)))
+    assert triplet_loss(torch.randn(len(LABELS), 3), LABELS, mining=easy_positive).item() >= 0
+    with pytest.raises(reid.config.ConfigError, match="^loss.mining must be one of batch_hard, batch_all, semi_hard, "
+                                                      "easy_positive, got 'hardest'$"):
+        check_registered(TrainConfig(loss=LossConfig(mining="hardest")))
 
 
 def test_losses_take_mined_indices() -> None:

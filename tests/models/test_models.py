@@ -9,7 +9,8 @@ from deep_sort_layout import deep_sort_state_dict
 
 from reid.config import ConfigError, ModelConfig
 from reid.errors import CheckpointError
-from reid.models import GeM, build_model, create_model, list_backbones
+from reid.models import BACKBONES, GeM, build_model, create_model, list_backbones
+from reid.registry import UnknownNameError
 
 H, W = 64, 32
 
@@ -85,8 +86,10 @@ def test_embedding_dim_reduces_and_bnneck_bias_is_frozen() -> None:
 
 def test_registry_lists_what_exists() -> None:
     assert {"resnet18", "resnet34", "resnet50"} <= set(list_backbones())
-    with pytest.raises(ConfigError, match="unknown arch 'resnet99'; available: .*resnet18"):
+    with pytest.raises(UnknownNameError, match="unknown backbone 'resnet99'; known: resnet18, .*mobilenet_v2"):
         create_model("resnet99")
+    assert BACKBONES.names() == ("resnet18", "resnet34", "resnet50", "mobilenet_v2")
+    assert list_backbones() == sorted(BACKBONES.names())
     with pytest.raises(ConfigError, match="pooling"):
         build_model(cfg(pooling="max"))
 
