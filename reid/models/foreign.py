@@ -39,6 +39,23 @@ def _numpy_scalar_globals() -> list[Any]:
     return items
 
 
+def weights_only_error(path: str | Path, exc: Exception, then: str = "") -> CheckpointError:
+    """The one-line error for ``torch.load(path, weights_only=True)`` failing with ``exc``: a pickled object
+    the safe load refused (named, with the way out for a trusted file and ``then`` after it), else a damaged
+    or foreign file (with torch's informative line, not its generic preamble)."""
+    text = str(exc)
+    found = re.search(r"GLOBAL (\S+)", text) or re.search(r"but got <class '([^']+)'>", text)
+    if isinstance(exc, pickle.UnpicklingError) and found:
+        return CheckpointError(
+            f"{path}: holds a pickled {found.group(1)} object, which a safe load (weights_only) refuses; if "
+            f"you trust the file, re-save just its state dict with torch.save(model.state_dict(), ...){then}"
+        )
+    lines = [line.strip() for line in text.splitlines()]
+    detail = next((line for line in lines if line.startswith("Unsupported")), None)
+    reason = f"{type(exc).__name__}: {detail}" if detail else first_line(exc)
+    return CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({reason})")
+
+
 def read_foreign_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict inside a checkpoint of another project, read with ``torch.load(weights_only=True)``.
 
@@ -52,16 +69,8 @@ def read_foreign_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         with torch.serialization.safe_globals(_numpy_scalar_globals()):
             obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"GLOBAL (\S+) was not", str(exc)) or re.search(r"but got <class '([^']+)'>", str(exc))
-        if found:
-            raise CheckpointError(
-                f"{path}: holds a pickled {found.group(1)} object, which a safe load (weights_only) refuses; if "
-                f"you trust the file, re-save just its state dict with torch.save(model.state_dict(), ...)"
-            ) from exc
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
-    except Exception as exc:  # zip errors, EOF, plain text ...
-        raise CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({first_line(exc)})") from exc
+    except Exception as exc:  # a refused pickled object, zip errors, EOF, plain text ...
+        raise weights_only_error(path, exc) from exc
     for _ in range(3):  # e.g. {"model": {"state_dict": ...}}
         inner = next((obj[k] for k in _CONTAINERS if isinstance(obj, Mapping) and isinstance(obj.get(k), Mapping)),
                      None)
