@@ -12,6 +12,11 @@ its raylet and GCS with the driver, but its agents linger for a minute, and its 
 raylet) are ended by a *reaper*: ``start_reaper`` starts a small process that keeps the list of this process's
 descendants and, once this process is gone, ends those still running. Linux only (it reads ``/proc``).
 
+Stopping on purpose: ``sigterm_interrupts`` makes SIGTERM (``docker stop``, systemd, ``kill``) raise
+``Terminated``, a ``KeyboardInterrupt``, in the main thread, so a run stops as on Ctrl-C, cleanly (pools shut
+down, no leaked semaphores); ``ignore_interrupts`` keeps a worker out of Ctrl-C's signal to the whole process
+group, leaving it to its parent, which terminates its workers rather than waiting for them.
+
 Whatever the worker was writing is lost, as it would be in the parent: the store commits a video whole or not
 at all, so a re-run redoes it. This module imports nothing but the standard library: the reaper runs it as a
 script.
@@ -27,7 +32,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 POLL_S = 0.5  # how often the fallback checks the parent's pid when there is no sentinel to wait on
@@ -82,6 +90,46 @@ def _wait_for_parent(parent_pid: int) -> None:
         while os.getppid() == parent_pid:
             time.sleep(POLL_S)
     os._exit(ORPHAN_EXIT_CODE)
+
+
+# ------------------------------------------------------------------------------------------ stopping on purpose
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: handled like Ctrl-C; ``exit_code`` is the shell's for a process ended by SIGTERM."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While the block runs, SIGTERM raises ``Terminated`` in the main thread instead of ending the process at
+    once, so ``finally`` blocks and pool shutdowns run. Does nothing outside the main thread (Python delivers
+    signals only there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def init_worker(parent_pid: int) -> None:
+    """Pool ``initializer`` (``initargs=(os.getpid(),)``): the worker ends with its parent (``die_with_parent``)
+    and leaves Ctrl-C to it (``ignore_interrupts``). Kept in this light module so that a worker runs it before
+    it imports anything heavy."""
+    die_with_parent(parent_pid)
+    ignore_interrupts()
+
+
+def ignore_interrupts() -> None:
+    """Ignore SIGINT in this (worker) process: Ctrl-C reaches every process of the terminal's group, and the
+    parent alone decides what happens (it terminates its workers)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # ------------------------------------------------------------------------------------------------- the reaper

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from reid.cli.options import PREFIX, add_all_config_flags, build_config
 from reid.config import PipelineConfig
-from reid.errors import ReidError
+from reid.errors import ReidError, StoreError, print_error
 
 # Shorter names the flags of `reid process` had before they were generated from PipelineConfig; both work.
 ALIASES = {
@@ -32,8 +34,46 @@ def register(sub: argparse._SubParsersAction) -> None:
         "same command skips finished videos (resume after Ctrl-C).",
     )
     add_process_arguments(p)
+    add_wait_argument(p)
     add_ray_arguments(p)
     p.set_defaults(func=run)
+
+
+INTERRUPTED = "interrupted; finished work is saved, run the same command again to resume"
+
+
+def add_wait_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true",
+                   help="when another process writes the database (one writer per database), wait for it to "
+                   "finish instead of stopping with an error naming it")
+
+
+def as_writer(db: str | Path, wait: bool, body: Callable[[], int]) -> int:
+    """Run ``body`` as the one writer of ``db`` (``reid.store.lock``), SIGTERM stopping it as Ctrl-C does
+    (message; exit code 143, Ctrl-C's 130 coming from ``reid.cli.main``); a full disk is a one-line error."""
+    from reid.lifeline import Terminated, sigterm_interrupts
+    from reid.store.db import DISK_FULL_HINT
+    from reid.store.lock import writer_lock
+
+    try:
+        with sigterm_interrupts():
+            _make_folder(Path(db))
+            with writer_lock(db, wait=wait):
+                return body()
+    except Terminated as exc:
+        print_error(INTERRUPTED)
+        return exc.exit_code
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise StoreError(f"{db}: {DISK_FULL_HINT}") from None
+        raise
+
+
+def _make_folder(db: Path) -> None:
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"{db}: cannot create its folder ({exc.strerror})") from None
 
 
 def add_process_arguments(p: argparse.ArgumentParser, require_input: bool = True) -> None:
@@ -64,17 +104,29 @@ def add_process_arguments(p: argparse.ArgumentParser, require_input: bool = True
         action=DetectorFlag,
         default=argparse.SUPPRESS,
         metavar="WEIGHTS|hog",
-        help="YOLO weights (.pt/.onnx) or 'hog': sets detector.kind and detector.weights; default: "
-        "models/yolov8n.pt or models/yolo11n.pt when present, else OpenCV's HOG people detector",
+        help="YOLO weights (.pt/.onnx) or 'hog': sets detector.kind and detector.weights; default: the first "
+        "of models/yolov8n.pt, models/yolo11n.pt, models/yolov8s-fall.pt (`reid fetch-models`) present, else "
+        "OpenCV's HOG people detector",
     )
     add_all_config_flags(p, PipelineConfig, ALIASES)
     p.add_argument(
         "--workers",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="camera processes in parallel (0 = one per camera, up to the CPU count)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (argparse prints the message as a one-line usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 class DetectorFlag(argparse.Action):
@@ -150,25 +202,33 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)  # a bad config fails before any video is opened
     manifest = load_manifest(args.manifest) if args.manifest else parse_camera_flags(args.camera)
     detections = parse_pairs(args.detections, "--detections")
-    if args.ray:
-        from reid.video.ray_runner import run_on_ray
 
-        summary = run_on_ray(
-            manifest,
-            args.db,
-            cfg,
-            detections=detections,
-            address=args.ray,
-            cpus=args.workers,
-            task_cpus=args.ray_task_cpus,
-            retries=args.ray_retries,
-            progress=not args.no_progress,
-        )
-    else:
-        summary = run_pipeline(
-            manifest, args.db, cfg, detections=detections, workers=args.workers, progress=not args.no_progress
-        )
-    print_summary(summary, args.db)
+    def body() -> int:
+        if args.ray:
+            from reid.video.ray_runner import run_on_ray
+
+            summary = run_on_ray(
+                manifest,
+                args.db,
+                cfg,
+                detections=detections,
+                address=args.ray,
+                cpus=args.workers,
+                task_cpus=args.ray_task_cpus,
+                retries=args.ray_retries,
+                progress=not args.no_progress,
+            )
+        else:
+            summary = run_pipeline(manifest, args.db, cfg, detections=detections, workers=args.workers,
+                                   progress=not args.no_progress)
+        return report(summary, args.db)
+
+    return as_writer(args.db, args.wait, body)
+
+
+def report(summary, db: str | Path) -> int:  # noqa: ANN001 - ProcessSummary, imported lazily
+    """Print the run's summary; 1 when a video failed."""
+    print_summary(summary, db)
     if summary.failed:
         print(f"error: {len(summary.failed)} video(s) failed (listed above); run the same command again to "
               "retry them", file=sys.stderr)

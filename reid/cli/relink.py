@@ -8,6 +8,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from reid.cli.process import add_wait_argument, as_writer
 from reid.errors import StoreError
 
 
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="calibrate the link threshold at this false-accept rate of known-different pairs")
     p.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", help="where to embed (default auto)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_wait_argument(p)
     p.set_defaults(func=run)
 
 
@@ -60,13 +62,21 @@ def run(args: argparse.Namespace) -> int:
         raise StoreError(f"{args.db}: no such database")
     cfg = link_config(args.threshold, args.far, args.manifest)
     embedder = make_embedder(EmbedConfig(weights=args.weights), resolve_device(args.device))
-    with Store(args.db) as store:
-        before = store.get_meta("embedder") or "unknown"
-        result = relink(store, embedder, cfg, progress=not args.no_progress)
-        counts = store.counts()
+
+    def body() -> int:
+        with Store(args.db) as store:
+            before = store.get_meta("embedder") or "unknown"
+            result = relink(store, embedder, cfg, progress=not args.no_progress)
+            counts = store.counts()
+        report(result, before, counts, args.db)
+        return 0
+
+    return as_writer(args.db, args.wait, body)
+
+
+def report(result, before: str, counts: dict, db: str) -> None:  # noqa: ANN001 - RelinkResult, imported lazily
     print(f"re-embedded {result.embedded} tracklets with {result.embedder} (was {before})"
           + (f"; {result.cleared} without stored crops left unlinked" if result.cleared else ""))
     print(f"{result.identities} identities, {result.cross_camera} across cameras ({result.links} cross-camera "
           f"links); {counts['confirmed']} confirmed memberships kept")
-    print(f"database: {args.db}")
-    return 0
+    print(f"database: {db}")

@@ -7,9 +7,11 @@ shared between threads; its calls are serialised by a lock.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,12 +39,65 @@ from reid.store.rows import (
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
 DEFAULT_TIMEOUT_S = 5.0  # how long a write waits for another writer's transaction before StoreLockedError
+NOTICE_S = 2.0  # a write that has waited this long for another connection's lock says so, then waits on
+WAIT_SLICE_S = 0.25  # SQLite's busy wait runs in slices this long (signals are handled between them)
+DISK_FULL_HINT = ("disk full; nothing of this write was saved, earlier commits (finished videos) are kept: free "
+                  "space and run the same command again")
 
 
 def _is_locked(exc: sqlite3.Error) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    return "disk is full" in str(exc).lower()  # SQLITE_FULL: "database or disk is full"
+
+
+def _error(path: Path, exc: sqlite3.Error) -> StoreError:
+    """The one-line ``StoreError`` for a failed statement (``StoreLockedError`` for a lock)."""
+    if _is_locked(exc):
+        return StoreLockedError(f"{path}: database is locked by another program")
+    if _is_full(exc):
+        return StoreError(f"{path}: {DISK_FULL_HINT}")
+    return StoreError(f"{path}: {exc}")
+
+
+def _set_busy_timeout(conn: sqlite3.Connection, seconds: float) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
+
+def begin(conn: sqlite3.Connection, path: Path, timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, waiting up to ``timeout`` s for another connection's write lock; once the wait
+    passes ``NOTICE_S`` it logs that it waits (a long wait is never silent). Raises ``StoreLockedError``.
+
+    SQLite waits in slices of ``WAIT_SLICE_S``: its own wait is C code that a signal does not interrupt, so
+    Ctrl-C or SIGTERM is acted on between slices. Leaves the busy timeout at ``timeout`` (for reads)."""
+    started = time.monotonic()
+    noticed = False
+    try:
+        while True:
+            left = timeout - (time.monotonic() - started)
+            _set_busy_timeout(conn, max(0.0, min(left, WAIT_SLICE_S)))
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc):
+                    raise _error(path, exc) from None
+            waited = time.monotonic() - started
+            if waited >= timeout:
+                raise StoreLockedError(f"{path}: database is locked by another program (waited {waited:.0f} s); "
+                                       "close the program that writes it and run again")
+            if not noticed and waited >= min(NOTICE_S, timeout / 2):
+                log.warning("%s: another program is writing this database; waiting up to %.0f s for it", path,
+                            timeout)
+                noticed = True
+    finally:
+        _set_busy_timeout(conn, timeout)
 
 
 def connect(path: Path, readonly: bool, timeout: float = DEFAULT_TIMEOUT_S) -> sqlite3.Connection:
@@ -77,51 +132,53 @@ def connect(path: Path, readonly: bool, timeout: float = DEFAULT_TIMEOUT_S) -> s
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool, timeout: float) -> None:
+    """Check the file is ours (reading only: another program's file is left byte-identical when refused), then
+    switch a writable one to WAL (which writes the file header) and create or migrate its schema."""
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        version = schema.read_version(conn)  # ValueError for another program's database
+        if version is not None and version > schema.SCHEMA_VERSION:
+            raise ValueError(f"schema version {version} is newer than this program's "
+                             f"{schema.SCHEMA_VERSION}; upgrade reid")
         if readonly:
-            version = schema.read_version(conn)
             if version is None:
                 raise StoreError(f"{path}: empty file, not a reid database")
-            if version > schema.SCHEMA_VERSION:
-                raise ValueError(f"schema version {version} is newer than this program's "
-                                 f"{schema.SCHEMA_VERSION}; upgrade reid")
             if version < schema.SCHEMA_VERSION:
                 raise StoreError(f"{path}: schema version {version} needs an upgrade; open it once read-write")
             return
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses at most the last commit
         schema.create_or_migrate(conn)
-        conn.execute("BEGIN IMMEDIATE")  # fails now, not at the first edit, when another writer holds the file
+        begin(conn, path, timeout)  # fails now, not at the first edit, when another writer holds the file
         conn.execute("ROLLBACK")
     except ValueError as exc:
         raise StoreError(f"{path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
-        if _is_locked(exc):
-            raise StoreLockedError(f"{path}: database is locked by another program") from None
         if "not a database" in str(exc) or "malformed" in str(exc):
             raise StoreError(f"{path}: not a SQLite database") from None
-        raise StoreError(f"{path}: {exc}") from None
+        raise _error(path, exc) from None
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, path: Path) -> Iterator[sqlite3.Connection]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if _is_locked(exc):
-            raise StoreLockedError(f"{path}: database is locked by another program") from None
-        raise StoreError(f"{path}: {exc}") from None
+def transaction(conn: sqlite3.Connection, path: Path, timeout: float = DEFAULT_TIMEOUT_S
+                ) -> Iterator[sqlite3.Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises. ``timeout``: seconds
+    to wait for another connection's write lock (``begin``). A full disk is a one-line ``StoreError``."""
+    begin(conn, path, timeout)
     try:
         with conn:  # commit on success, rollback on any exception
             yield conn
     except sqlite3.OperationalError as exc:
-        if _is_locked(exc):
-            raise StoreLockedError(f"{path}: database is locked by another program") from None
-        raise StoreError(f"{path}: {exc}") from None
+        raise _error(path, exc) from None
+
+
+def _commit_video(conn: sqlite3.Connection, video: VideoRecord, records: Sequence[TrackletRecord],
+                  replace: bool) -> int | None:
+    if not replace and queries.is_video_done(conn, video.camera, str(video.path)):
+        return None
+    return writer.commit_video(conn, video, records)
 
 
 class Store:
@@ -130,6 +187,7 @@ class Store:
     def __init__(self, path: str | Path, readonly: bool = False, timeout: float = DEFAULT_TIMEOUT_S):
         self.path = Path(path)
         self.readonly = readonly
+        self.timeout = timeout
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = connect(self.path, readonly, timeout)
 
@@ -165,7 +223,7 @@ class Store:
         """Run ``fn(conn, *args)`` in one write transaction."""
         if self.readonly:
             raise StoreError(f"{self.path}: opened read-only; cannot write")
-        with self._lock, transaction(self.conn, self.path) as conn:
+        with self._lock, transaction(self.conn, self.path, self.timeout) as conn:
             return fn(conn, *args)
 
     # ------------------------------------------------------------------------------------ pipeline writes
@@ -180,12 +238,14 @@ class Store:
     def is_video_done(self, camera: str, path: str) -> bool:
         return self.read(queries.is_video_done, camera, str(path))
 
-    def commit_video(self, video: VideoRecord, tracklets: Sequence[TrackletRecord | RecordSource]) -> int:
-        """Write ``video`` and its tracklets in one transaction (replacing an earlier commit of the same file);
-        returns the video id. Objects that are not ``TrackletRecord``s give theirs by ``record()``, before the
-        transaction starts."""
+    def commit_video(self, video: VideoRecord, tracklets: Sequence[TrackletRecord | RecordSource],
+                     replace: bool = True) -> int | None:
+        """Write ``video`` and its tracklets in one transaction; returns the video id. An earlier commit of the
+        same file is replaced when ``replace`` (``--force``), else kept: nothing is written and None returned
+        (checked inside the transaction, so a file another run committed meanwhile is never written over).
+        Objects that are not ``TrackletRecord``s give theirs by ``record()``, before the transaction starts."""
         records = [t if isinstance(t, TrackletRecord) else t.record() for t in tracklets]
-        return self.write(writer.commit_video, video, records)
+        return self.write(_commit_video, video, records, replace)
 
     def set_meta(self, key: str, value: str) -> None:
         self.write(writer.set_meta, key, value)

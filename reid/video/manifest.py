@@ -15,6 +15,7 @@ Manifest format (paths relative to the manifest's folder)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,22 @@ class Manifest:
     transit: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
 
+MAX_ABS_TIME_S = 1e10  # start times are seconds on the site's clock; Unix epoch seconds (~1.8e9) fit with room
+
+
+def _seconds(value: object, what: str) -> float:
+    """``value`` as a finite time in seconds within ``MAX_ABS_TIME_S``, else ``ManifestError`` naming ``what``."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        t = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ManifestError(f"{what} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(t) or abs(t) > MAX_ABS_TIME_S:
+        raise ManifestError(f"{what} must be a finite number of seconds within ±{MAX_ABS_TIME_S:g}, got {value!r}")
+    return t
+
+
 def parse_camera_flags(flags: Sequence[str]) -> Manifest:
     """``["lobby=a.mp4", "lobby=b.mp4", "street=c.mp4@12.5"]`` → cameras; ``@S`` sets the start time."""
     files: dict[str, list[str]] = {}
@@ -53,52 +70,62 @@ def parse_camera_flags(flags: Sequence[str]) -> Manifest:
             raise ManifestError(f"--camera {flag!r}: expected NAME=VIDEO (e.g. lobby=videos/lobby.mp4)")
         path, at, start = path.partition("@")
         if at:
-            try:
-                starts[name] = float(start)
-            except ValueError:
-                raise ManifestError(f"--camera {flag!r}: start time {start!r} is not a number") from None
+            starts[name] = _seconds(start, f"--camera {flag!r}: start time")
         files.setdefault(name, []).append(path)
     cams = tuple(CameraSpec(n, tuple(f), starts.get(n, 0.0)) for n, f in files.items())
     return Manifest(cams)
 
 
+def _unknown_keys(doc: Mapping) -> list[str]:
+    """Every unknown key of the manifest, camera keys as ``camera 'a': key``."""
+    found = sorted(map(str, set(doc) - {"cameras", "transit"}))
+    for name, entry in doc["cameras"].items():
+        if isinstance(entry, Mapping):
+            found += [f"camera {name!r}: {k}" for k in sorted(map(str, set(entry) - {"files", "start_time"}))]
+    return found
+
+
 def load_manifest(path: str | Path) -> Manifest:
-    """Read a YAML manifest; errors name the file and the entry."""
+    """Read a YAML manifest; every value is checked here, before anything runs. Errors name the file and the
+    entry (every unknown key at once; a YAML error its line and column)."""
+    from reid.config import yaml_problem
+
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{path}: manifest not found")
     try:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
-        raise ManifestError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+        raise ManifestError(f"{path}: {yaml_problem(exc)}") from None
     if not isinstance(doc, Mapping) or not isinstance(doc.get("cameras"), Mapping) or not doc["cameras"]:
         raise ManifestError(f"{path}: expected a 'cameras:' mapping of camera name -> files")
-    unknown = set(doc) - {"cameras", "transit"}
+    for name, entry in doc["cameras"].items():
+        if not isinstance(entry, str | list) and (not isinstance(entry, Mapping) or "files" not in entry):
+            raise ManifestError(f"{path}: camera {name!r} needs 'files:'")
+    unknown = _unknown_keys(doc)
     if unknown:
-        raise ManifestError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; known: cameras, transit")
+        raise ManifestError(f"{path}: unknown key(s) {', '.join(unknown)}; known: cameras (files, start_time), "
+                            "transit")
     cams = []
     for name, entry in doc["cameras"].items():
         if isinstance(entry, str | list):
             entry = {"files": entry}
-        if not isinstance(entry, Mapping) or "files" not in entry:
-            raise ManifestError(f"{path}: camera {name!r} needs 'files:'")
-        extra = set(entry) - {"files", "start_time"}
-        if extra:
-            raise ManifestError(f"{path}: camera {name!r}: unknown key(s) {', '.join(sorted(extra))}")
         raw = [entry["files"]] if isinstance(entry["files"], str) else list(entry["files"])
+        if not raw or not all(isinstance(f, str) and f for f in raw):
+            raise ManifestError(f"{path}: camera {name!r}: files must be a list of file names")
         files = tuple(str((path.parent / f).resolve()) if not Path(f).is_absolute() else f for f in raw)
-        try:
-            start = float(entry.get("start_time", 0.0))
-        except (TypeError, ValueError):
-            raise ManifestError(f"{path}: camera {name!r}: start_time must be a number") from None
+        start = _seconds(entry.get("start_time", 0.0), f"{path}: camera {name!r}: start_time")
         cams.append(CameraSpec(str(name), files, start))
     transit = {}
+    names = {c.name for c in cams}
     for key, window in (doc.get("transit") or {}).items():
         if "->" not in str(key) or not isinstance(window, list | tuple) or len(window) != 2:
             raise ManifestError(f"{path}: transit {key!r}: expected 'camA->camB: [min_s, max_s]'")
         a, b = (s.strip() for s in str(key).split("->", 1))
-        names = {c.name for c in cams}
         if a not in names or b not in names:
             raise ManifestError(f"{path}: transit {key!r} names a camera that is not in 'cameras:'")
-        transit[f"{a}->{b}"] = (float(window[0]), float(window[1]))
+        lo, hi = (_seconds(w, f"{path}: transit {key!r}") for w in window)
+        if lo > hi:
+            raise ManifestError(f"{path}: transit {key!r}: min {lo:g} s is above max {hi:g} s")
+        transit[f"{a}->{b}"] = (lo, hi)
     return Manifest(tuple(cams), transit)
