@@ -35,6 +35,10 @@ class TrainingError(ReidError):
     """Training cannot go on (e.g. the loss became NaN)."""
 
 
+class ExportError(ReidError):
+    """An export not written (folder not writable, disk full, target exists); nothing partial is kept."""
+
+
 def first_line(exc: BaseException, limit: int = 160, with_type: bool = True) -> str:
     """``"TypeName: first line of the message"`` (just the line with ``with_type=False``, for our own errors,
     whose messages are written for users), for one-line errors that wrap another exception."""

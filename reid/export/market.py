@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reid.export.atomic import atomic_folder, prepare_folder
 from reid.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def market_name(pid: int, camera_id: int, frame: int, index: int) -> str:
 def _plan(conn: sqlite3.Connection, reviewed_only: bool, per_tracklet: int) -> list[_Crop]:
     """One crop per stored thumbnail frame (best first, ``per_tracklet`` at most) of every exported member."""
     state = "AND m.state = 'confirmed'" if reviewed_only else ""
-    rows = conn.execute(f"""
+    rows = conn.execute(
+        f"""
         SELECT m.identity_id, t.camera_id, v.path, th.frame, d.x1, d.y1, d.x2, d.y2, th.jpeg
         FROM identity_members m
         JOIN identities i ON i.id = m.identity_id AND i.status = 'active'
@@ -76,7 +78,9 @@ def _plan(conn: sqlite3.Connection, reviewed_only: bool, per_tracklet: int) -> l
         LEFT JOIN detections d ON d.tracklet_id = t.id AND d.frame = th.frame
         WHERE 1 {state}
         GROUP BY th.tracklet_id, th.rank
-        ORDER BY m.identity_id, t.camera_id, th.frame, t.id""", (per_tracklet,))
+        ORDER BY m.identity_id, t.camera_id, th.frame, t.id""",
+        (per_tracklet,),
+    )
     crops, used = [], set()
     for pid, cam, video, frame, x1, y1, x2, y2, jpeg in rows:
         index = 0
@@ -103,18 +107,44 @@ def _encode(image: np.ndarray) -> bytes | None:
     return buf.tobytes() if ok else None
 
 
-def export_market(store: Store, out_dir: str | Path, reviewed_only: bool = True,
-                  video_reader: VideoReader | None = None, per_tracklet: int = 4) -> Path:
+def export_market(
+    store: Store,
+    out_dir: str | Path,
+    reviewed_only: bool = True,
+    video_reader: VideoReader | None = None,
+    per_tracklet: int = 4,
+    overwrite: bool = True,
+) -> Path:
     """Write ``out_dir/market/PPPP_cCC_fFFFFFF_NN.jpg`` crops; returns the folder.
 
     ``reviewed_only``: only confirmed members (identities with none export nothing); else every member.
     Crops are taken at each tracklet's best thumbnail frames (``per_tracklet`` at most). ``video_reader(path,
     frames) -> {frame: BGR image}`` is used for every video when given; by default videos are read with
-    OpenCV when the file exists. A frame that cannot be read falls back to the stored thumbnail.
+    OpenCV when the file exists. A frame that cannot be read falls back to the stored thumbnail. The folder is
+    written whole or not at all and replaces an earlier one (``overwrite=False``: an existing one is an
+    ``ExportError``), so crops of two exports never mix.
     """
-    out = Path(out_dir) / MARKET_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    crops = store.read(_plan, reviewed_only, per_tracklet)
+    out = prepare_folder(out_dir) / MARKET_DIR
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        crops = store.read(_plan, reviewed_only, per_tracklet)
+        from_video = _write_crops(crops, tmp, video_reader)
+    if not crops and reviewed_only:
+        log.warning(
+            "market export: no confirmed members to export; confirm matches in `reid review` first, or "
+            "pass --all-members to export proposed ones too"
+        )
+    log.info(
+        "market export: %d crops (%d from video frames, %d from thumbnails) in %s",
+        len(crops),
+        from_video,
+        len(crops) - from_video,
+        out,
+    )
+    return out
+
+
+def _write_crops(crops: list[_Crop], out: Path, video_reader: VideoReader | None) -> int:
+    """Every crop as a JPEG in ``out``, cut from its video frame when readable; returns how many were."""
     by_video: dict[str, list[_Crop]] = {}
     for c in crops:
         by_video.setdefault(c.video, []).append(c)
@@ -130,6 +160,4 @@ def export_market(store: Store, out_dir: str | Path, reviewed_only: bool = True,
             jpeg = _encode(crop) if crop is not None else None
             from_video += jpeg is not None
             (out / c.name).write_bytes(jpeg if jpeg is not None else c.thumbnail)
-    log.info("market export: %d crops (%d from video frames, %d from thumbnails) in %s",
-             len(crops), from_video, len(crops) - from_video, out)
-    return out
+    return from_video

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from reid.export.atomic import atomic_folder, prepare_folder
 from reid.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,27 +48,33 @@ def file_names(videos: list[tuple[str, int, str]]) -> dict[int, str]:
 
 
 def _write(conn: sqlite3.Connection, out: Path) -> None:
-    videos = conn.execute("SELECT c.name, v.id, v.path FROM videos v JOIN cameras c ON c.id = v.camera_id").fetchall()
+    videos = conn.execute(
+        "SELECT c.name, v.id, v.path FROM videos v JOIN cameras c ON c.id = v.camera_id"
+    ).fetchall()
     names = file_names(videos)
     files = {vid: open(out / name, "w", encoding="utf-8") for vid, name in names.items()}
     try:
         for _cam, vid, _path, frame, ident, x1, y1, x2, y2, score in conn.execute(_SQL):
-            files[vid].write(f"{frame + 1},{ident},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{score:.4f},"
-                             "-1,-1,-1\n")
+            files[vid].write(
+                f"{frame + 1},{ident},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{score:.4f},-1,-1,-1\n"
+            )
     finally:
         for f in files.values():
             f.close()
-    unlinked = conn.execute("SELECT COUNT(*) FROM tracklets t WHERE NOT EXISTS "
-                            "(SELECT 1 FROM identity_members m WHERE m.tracklet_id = t.id)").fetchone()[0]
+    unlinked = conn.execute(
+        "SELECT COUNT(*) FROM tracklets t WHERE NOT EXISTS "
+        "(SELECT 1 FROM identity_members m WHERE m.tracklet_id = t.id)"
+    ).fetchone()[0]
     if unlinked:
         log.warning("MOT export: %d tracklets are not linked to an identity and were left out", unlinked)
 
 
-def export_mot(store: Store, out_dir: str | Path) -> Path:
+def export_mot(store: Store, out_dir: str | Path, overwrite: bool = True) -> Path:
     """``out_dir/mot/<camera>.txt`` (or ``<camera>-<video stem>.txt``), MOTChallenge lines
     ``frame,id,bb_left,bb_top,bb_width,bb_height,conf,-1,-1,-1``: frame 1-based, id the global identity, box in
-    pixels. Tracklets not linked to an identity are left out. Returns the folder."""
-    out = Path(out_dir) / MOT_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    store.read(_write, out)
+    pixels. Tracklets not linked to an identity are left out. Returns the folder. The folder is written whole
+    or not at all and replaces an earlier one (``overwrite=False``: an existing one is an ``ExportError``)."""
+    out = prepare_folder(out_dir) / MOT_DIR
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        store.read(_write, tmp)
     return out
