@@ -5,16 +5,24 @@ Each edit is one store call (one transaction, one ``review_log`` row, written at
 keeps no stack of its own, only the ids of the log entries it wrote (``mine``): it undoes an entry only when
 it is the one the store would revert next and this window wrote it. When the next entry is someone else's
 (another program edited or relinked the file), the window forgets its entries instead of undoing theirs.
+
+A decision (confirm, reject, split, merge, assign) then relinks the part of the site it touched
+(``reid.link.relink_component.relink_after``) in a worker thread with its own read-write store, into the
+decision's own log entry: ``changed`` fires again when it is written, and one undo reverts both. A relink that
+finds its entry no longer the newest (the reviewer undid it or decided again first) writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
+from gui.workers import QueryRunner
+from reid.config import LinkConfig
 from reid.errors import ReidError
 from reid.store.rows import ReviewLogRow
 
@@ -57,24 +65,47 @@ if TYPE_CHECKING:  # mypy checks here that the real store provides the protocol
 class ReviewEdits(QObject):
     """Edits of the open store and their undo/redo.
 
-    ``changed`` fires after every edit, undo and redo (the window reloads its views); ``refused(message)``
-    when an edit was refused (``ReviewError``, or the file is read-only: nothing was written); ``failed(message)``
-    when undo/redo found the log changed elsewhere (this window's history is then forgotten).
-    ``message`` says what the last edit, undo or redo did.
+    ``changed`` fires after every edit, undo and redo (the window reloads its views), and again when a
+    decision's relink was written; ``refused(message)`` when an edit was refused (``ReviewError``, or the file
+    is read-only: nothing was written); ``failed(message)`` when undo/redo found the log changed elsewhere (this
+    window's history is then forgotten). ``message`` says what the last edit, undo, redo or relink did.
+    ``relink``: decisions relink their component (needs a file with a stored link threshold); ``link_cfg``: the
+    linker's settings for it (the threshold is always the database's own).
     """
 
     changed = Signal()
     refused = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, relink: bool = False,
+                 link_cfg: LinkConfig | None = None) -> None:
         super().__init__(parent)
         self.store: ReviewStore | None = None
         self.mine: set[int] = set()  # review_log ids this window wrote
         self.message = ""
+        self.relink = relink
+        self.link_cfg = link_cfg or LinkConfig()
+        self._relinker: QueryRunner | None = None
 
     def set_store(self, store: ReviewStore | None) -> None:
+        if self._relinker is not None:
+            self._relinker.stop()
+            self._relinker = None
         self.store, self.mine, self.message = store, set(), ""
+        path = getattr(store, "path", None)
+        if store is not None and not store.readonly and self.relink and path is not None \
+                and _has_threshold(store):
+            self._relinker = QueryRunner(Path(path), parent=self, readonly=False)
+
+    @property
+    def relinking(self) -> bool:
+        """True while a decision's relink is queued or running."""
+        return self._relinker is not None and self._relinker.pending > 0
+
+    @property
+    def relinker(self) -> QueryRunner | None:
+        """The worker that relinks decisions (its ``idle`` fires when none is pending); None when off."""
+        return self._relinker
 
     @property
     def writable(self) -> bool:
@@ -82,25 +113,25 @@ class ReviewEdits(QObject):
 
     # --- the edits
     def confirm(self, tracklet_id: int) -> bool:
-        return self._edit(lambda s: s.confirm(tracklet_id))
+        return self._edit(lambda s: s.confirm(tracklet_id), relink=True)
 
     def reject(self, tracklet_id: int) -> bool:
-        return self._edit(lambda s: s.reject(tracklet_id))
+        return self._edit(lambda s: s.reject(tracklet_id), relink=True)
 
     def split(self, tracklet_id: int) -> bool:
-        return self._edit(lambda s: s.split(tracklet_id))
+        return self._edit(lambda s: s.split(tracklet_id), relink=True)
 
     def merge(self, keep_id: int, other_id: int) -> bool:
-        return self._edit(lambda s: s.merge(keep_id, other_id))
+        return self._edit(lambda s: s.merge(keep_id, other_id), relink=True)
 
     def assign(self, tracklet_id: int, identity_id: int) -> bool:
-        return self._edit(lambda s: s.assign(tracklet_id, identity_id))
+        return self._edit(lambda s: s.assign(tracklet_id, identity_id), relink=True)
 
     def annotate(self, identity_id: int, name: str, note: str = "") -> bool:
         return self._edit(lambda s: s.annotate(identity_id, name, note))
 
-    def _edit(self, call: Callable[[ReviewStore], Any]) -> bool:
-        """Run one store edit; True if the database changed."""
+    def _edit(self, call: Callable[[ReviewStore], Any], relink: bool = False) -> bool:
+        """Run one store edit (and queue the relink of what it touched); True if the database changed."""
         if self.store is None or not self.writable:
             self.refused.emit("the database is open read-only")
             return False
@@ -114,7 +145,30 @@ class ReviewEdits(QObject):
             self.mine.add(entries[-1].id)
             self._done("saved", entries[-1])
         self.changed.emit()
+        if relink and entries and self._relinker is not None:
+            self._queue_relink(entries[-1])
         return True
+
+    def _queue_relink(self, entry: ReviewLogRow) -> None:
+        cfg = self.link_cfg
+
+        def job(store: Any) -> Any:
+            from reid.link.relink_component import relink_after
+
+            return relink_after(store, entry.id, cfg)
+
+        def done(change: Any) -> None:
+            if change.moved or change.created or change.deleted:
+                self.message = (f"saved: {entry.description}; relinked {len(change.component)} tracklets, "
+                                f"{len(change.moved)} moved")
+                log.info("review: %s", self.message)
+                self.changed.emit()
+
+        def failed(message: str) -> None:  # undone or followed by another edit first: nothing was written
+            log.info("review: no relink after '%s': %s", entry.description, message)
+
+        assert self._relinker is not None
+        self._relinker.submit(job, done, failed)
 
     # --- undo / redo on the store's log
     def history(self) -> list[ReviewLogRow]:
@@ -192,3 +246,11 @@ def _next(store: ReviewStore | None, undone: bool) -> ReviewLogRow | None:
     if not entries:
         return None
     return entries[0] if undone else entries[-1]
+
+
+def _has_threshold(store: Any) -> bool:
+    """Whether the database records the threshold its last full link resolved (what a relink reuses)."""
+    try:
+        return bool(store.get_meta("link_threshold"))
+    except (AttributeError, ReidError):
+        return False

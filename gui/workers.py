@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class _JobThread(QThread):
-    """Runs submitted jobs one at a time against a read-only store opened in this thread.
+    """Runs submitted jobs one at a time against a store opened in this thread (read-only unless
+    ``readonly=False``: the relink of a review decision writes).
 
     ``lifo=True`` serves the newest request first (thumbnails: what the user looks at now).
     """
@@ -34,9 +35,10 @@ class _JobThread(QThread):
     job_done = Signal(int, object)  # job id, result
     job_failed = Signal(int, str)  # job id, message
 
-    def __init__(self, db_path: Path, lifo: bool = False, max_pending: int = 0) -> None:
+    def __init__(self, db_path: Path, lifo: bool = False, max_pending: int = 0, readonly: bool = True) -> None:
         super().__init__()
         self._db_path = db_path
+        self._readonly = readonly
         self._lifo = lifo
         self._max_pending = max_pending
         self._jobs: list[tuple[int, Job]] = []
@@ -76,7 +78,7 @@ class _JobThread(QThread):
                     job_id, job = self._jobs.pop() if self._lifo else self._jobs.pop(0)
                 try:
                     if store is None:
-                        store = Store(self._db_path, readonly=True)
+                        store = Store(self._db_path, readonly=self._readonly)
                     result = job(store)
                 except Exception as exc:  # reported to the GUI, never lost in a thread
                     log.debug("job %d failed", job_id, exc_info=True)
@@ -92,15 +94,16 @@ class QueryRunner(QObject):
     """Runs database queries off the GUI thread: ``submit(job, on_done, on_error)``.
 
     ``job(store)`` runs in the worker; ``on_done(result)`` / ``on_error(message)`` run on the GUI thread.
-    ``idle`` is emitted when no job is pending (tests and ``--screenshot`` wait on it).
+    ``idle`` is emitted when no job is pending (tests and ``--screenshot`` wait on it). The worker's store is
+    read-only unless ``readonly=False`` (``gui.edits`` relinks a decision's component in one).
     """
 
     idle = Signal()
 
     def __init__(self, db_path: Path, lifo: bool = False, max_pending: int = 0,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, readonly: bool = True) -> None:
         super().__init__(parent)
-        self._thread = _JobThread(db_path, lifo=lifo, max_pending=max_pending)
+        self._thread = _JobThread(db_path, lifo=lifo, max_pending=max_pending, readonly=readonly)
         self._thread.job_done.connect(self._on_done)
         self._thread.job_failed.connect(self._on_failed)
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None] | None,

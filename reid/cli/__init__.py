@@ -15,8 +15,8 @@ from reid.errors import ReidError, print_error
 
 # Subcommand modules, in the order ``reid --help`` lists them. A missing module is skipped so the CLI
 # keeps working while a subcommand is being built.
-SUBCOMMANDS = ["train", "evaluate", "process", "export", "evaluate_tracks", "review", "demo", "bench",
-               "export_model", "import_weights", "adapt", "relink", "fetch_models"]
+SUBCOMMANDS = ["train", "evaluate", "process", "export", "evaluate_tracks", "evaluate_review", "review", "demo",
+               "bench", "export_model", "import_weights", "adapt", "relink", "fetch_models"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import NamedTuple
 
 import numpy as np
 
+from reid.distances import pairwise_distance_numpy
 from reid.errors import StoreError
 from reid.store.rows import (
     CameraRow,
@@ -70,15 +72,17 @@ def tracklet_features(conn: sqlite3.Connection) -> list[TrackletFeature]:
 END_WINDOW_S = 1.0  # a tracklet's velocity at an end is fitted over this much of its boxes
 
 
-def _tracklet_ends(conn: sqlite3.Connection) -> dict[int, tuple[tuple[float, float], tuple[float, float], TrackMotion]]:
+def _tracklet_ends(conn: sqlite3.Connection, ids: list[int] | None = None
+                   ) -> dict[int, tuple[tuple[float, float], tuple[float, float], TrackMotion]]:
     """Tracklet id -> (entry, exit, motion): bottom centre of its first and last box as fractions of the frame
-    size, and how it moves at both ends (``TrackMotion``)."""
+    size, and how it moves at both ends (``TrackMotion``); of every tracklet, or of ``ids`` only."""
+    only = "" if ids is None else f"AND t.id IN ({','.join('?' * len(ids))}) "
     rows = conn.execute(
         "SELECT t.id, d.time, (d.x1 + d.x2) / 2.0 / v.width, d.y2 / v.height, (d.y2 - d.y1) / v.height, "
         "d.time <= t.first_time + ?, d.time >= t.last_time - ?, CAST(v.width AS REAL) / v.height "
         "FROM tracklets t JOIN videos v ON v.id = t.video_id JOIN detections d ON d.tracklet_id = t.id "
         "WHERE t.embedding IS NOT NULL AND (d.time <= t.first_time + ? OR d.time >= t.last_time - ?) "
-        "ORDER BY t.id, d.frame", (END_WINDOW_S,) * 4).fetchall()
+        f"{only}ORDER BY t.id, d.frame", (END_WINDOW_S,) * 4 + tuple(ids or ())).fetchall()
     out = {}
     start = 0
     for k in range(1, len(rows) + 1):
@@ -200,7 +204,7 @@ def nearest_tracklets(conn: sqlite3.Connection, tracklet_id: int, k: int = 20) -
     if not ids:
         return []
     feats = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), -1)
-    dist = np.sqrt(np.maximum(((feats - query) ** 2).sum(axis=1), 0.0))
+    dist = pairwise_distance_numpy(query[None], feats)[0]  # as the linker measures it
     top = np.argsort(dist)[:k] if k >= len(ids) else np.argpartition(dist, k)[:k]
     top = top[np.argsort(dist[top], kind="stable")]
     rows = tracklets(conn, [ids[i] for i in top])
@@ -238,3 +242,61 @@ def review_log(conn: sqlite3.Connection) -> list[ReviewLogRow]:
     rows = conn.execute("SELECT id, ts, action, payload, undone FROM review_log ORDER BY id")
     return [ReviewLogRow(i, ts, action, json.loads(payload).get("description", action), bool(undone), i > floor)
             for i, ts, action, payload, undone in rows]
+
+
+# ----------------------------------------------------------------------------------------- review queue
+class Membership(NamedTuple):
+    """One row of ``identity_members``: ``cost`` is the link cost (None for an identity's anchor)."""
+
+    tracklet_id: int
+    identity_id: int
+    state: str
+    cost: float | None
+
+
+def memberships(conn: sqlite3.Connection) -> list[Membership]:
+    """Every membership of an active identity, in tracklet id order."""
+    rows = conn.execute("SELECT m.tracklet_id, m.identity_id, m.state, m.cost FROM identity_members m "
+                        "JOIN identities i ON i.id = m.identity_id WHERE i.status = 'active' ORDER BY m.tracklet_id")
+    return [Membership(int(t), int(i), str(s), None if c is None else float(c)) for t, i, s, c in rows]
+
+
+def tracklet_features_of(conn: sqlite3.Connection, ids: list[int]) -> list[TrackletFeature]:
+    """``tracklet_features`` of the tracklets ``ids`` only (those with an embedding), in id order: what the
+    relink of one component reads."""
+    out: list[TrackletFeature] = []
+    ids = sorted(set(int(i) for i in ids))
+    for start in range(0, len(ids), 400):  # stay under SQLite's bound-variable limit
+        chunk = ids[start:start + 400]
+        ends = _tracklet_ends(conn, chunk)
+        rows = conn.execute("SELECT t.id, c.name, t.video_id, t.track_id, t.first_time, t.last_time, t.embedding "
+                            "FROM tracklets t JOIN cameras c ON c.id = t.camera_id WHERE t.embedding IS NOT NULL "
+                            f"AND t.id IN ({','.join('?' * len(chunk))}) ORDER BY t.id", chunk)
+        out += [TrackletFeature(r[0], r[1], r[2], r[3], r[4], r[5], np.frombuffer(r[6], dtype="<f4").astype(np.float32),
+                                *ends.get(r[0], (None, None, None))) for r in rows]
+    return out
+
+
+class TrackletIndex(NamedTuple):
+    """Every tracklet with an embedding, as arrays in id order: ``ids`` (n,) int64, ``cameras`` (n,) str,
+    ``first_time``/``last_time`` (n,) float64 s, ``embeddings`` (n, D) float32."""
+
+    ids: np.ndarray
+    cameras: np.ndarray
+    first_time: np.ndarray
+    last_time: np.ndarray
+    embeddings: np.ndarray
+
+
+def tracklet_index(conn: sqlite3.Connection) -> TrackletIndex:
+    """Ids, cameras, times and embeddings of every embedded tracklet, without reading detections (cheap)."""
+    rows = conn.execute("SELECT t.id, c.name, t.first_time, t.last_time, t.embedding FROM tracklets t "
+                        "JOIN cameras c ON c.id = t.camera_id WHERE t.embedding IS NOT NULL ORDER BY t.id").fetchall()
+    if not rows:
+        return TrackletIndex(np.zeros(0, np.int64), np.zeros(0, str), np.zeros(0), np.zeros(0), np.zeros((0, 1), np.float32))
+    sizes = {len(r[4]) for r in rows}
+    if len(sizes) != 1:
+        raise StoreError("tracklet embeddings differ in size; re-embed the site (`reid relink`)")
+    emb = np.frombuffer(b"".join(r[4] for r in rows), dtype="<f4").reshape(len(rows), -1).astype(np.float32)
+    return TrackletIndex(np.array([r[0] for r in rows], np.int64), np.array([r[1] for r in rows]),
+                         np.array([r[2] for r in rows], np.float64), np.array([r[3] for r in rows], np.float64), emb)

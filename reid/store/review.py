@@ -168,9 +168,11 @@ def split(conn: sqlite3.Connection, tracklet_id: int) -> int:
     return _detach(conn, tracklet_id, "split", cannot_link=False)
 
 
-def merge(conn: sqlite3.Connection, keep_id: int, other_id: int) -> None:
+def merge(conn: sqlite3.Connection, keep_id: int, other_id: int, confirm: Iterable[int] = ()) -> None:
     """Every member of ``other_id`` moves to ``keep_id`` with its state; ``other_id`` is marked 'merged'.
-    ``keep_id`` takes the other's name and note when it has none."""
+    ``keep_id`` takes the other's name and note when it has none. ``confirm``: members of the two (e.g. the
+    pair a reviewer compared) confirmed in the same edit, so a relink keeps them together."""
+    confirm = sorted(set(confirm))
     if keep_id == other_id:
         raise ReviewError(f"cannot merge identity {keep_id} with itself")
     keep_name, _ = _active_identity(conn, keep_id)
@@ -180,9 +182,15 @@ def merge(conn: sqlite3.Connection, keep_id: int, other_id: int) -> None:
     if clash:
         raise ReviewError(f"cannot merge identities {keep_id} and {other_id}: tracklets {clash[0]} and "
                           f"{clash[1]} were rejected as different people")
+    stray = [t for t in confirm if t not in moving and t not in _members(conn, keep_id)]
+    if stray:
+        raise ReviewError(f"cannot confirm tracklet {stray[0]} in merging identities {keep_id} and {other_id}: "
+                          "it is in neither")
     with _Edit(conn, "merge", f"merge identity {other_id} into {keep_id}", identities=[keep_id, other_id],
-               tracklets=moving):
+               tracklets=[*moving, *confirm]):
         conn.execute("UPDATE identity_members SET identity_id = ? WHERE identity_id = ?", (keep_id, other_id))
+        conn.executemany("UPDATE identity_members SET state = 'confirmed' WHERE tracklet_id = ?",
+                         [(t,) for t in confirm])
         conn.execute("UPDATE identities SET status = 'merged' WHERE id = ?", (other_id,))
         if not keep_name and other_name:
             conn.execute("UPDATE identities SET name = ?, note = ? WHERE id = ?", (other_name, other_note, keep_id))
@@ -217,6 +225,24 @@ def assign(conn: sqlite3.Connection, tracklet_id: int, identity_id: int) -> None
                      "state) VALUES (?, ?, NULL, NULL, NULL, 'confirmed')", (tracklet_id, identity_id))
         if old is not None and not _members(conn, old):
             conn.execute("DELETE FROM identities WHERE id = ?", (old,))
+
+
+def keep_apart(conn: sqlite3.Connection, identity_a: int, identity_b: int) -> int:
+    """Two identities are different people: a cannot_link row between every tracklet of one and every tracklet
+    of the other (the answer N to a suggested merge); returns how many rows were new. ReviewError when every
+    such row exists already (nothing to log)."""
+    if identity_a == identity_b:
+        raise ReviewError(f"cannot keep identity {identity_a} apart from itself")
+    _active_identity(conn, identity_a)
+    _active_identity(conn, identity_b)
+    pairs = sorted({(min(a, b), max(a, b)) for a in _members(conn, identity_a) for b in _members(conn, identity_b)})
+    known = {p for p in pairs if conn.execute("SELECT 1 FROM cannot_link WHERE tracklet_a = ? AND tracklet_b = ?",
+                                              p).fetchone() is not None}
+    if not pairs or len(known) == len(pairs):
+        raise ReviewError(f"identities {identity_a} and {identity_b} are already kept apart")
+    with _Edit(conn, "keep_apart", f"keep identities {identity_a} and {identity_b} apart", pairs=pairs):
+        conn.executemany("INSERT OR IGNORE INTO cannot_link(tracklet_a, tracklet_b) VALUES (?, ?)", pairs)
+    return len(pairs) - len(known)
 
 
 def annotate(conn: sqlite3.Connection, identity_id: int, name: str, note: str = "") -> None:
