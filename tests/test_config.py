@@ -185,7 +185,7 @@ def test_every_choice_list_is_one_constant_of_reid_config_and_is_enforced(root: 
 
 def test_every_config_class_is_checked() -> None:
     configs = [v for v in vars(config).values()
-               if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__ == "reid.config"]
+               if isinstance(v, type) and dataclasses.is_dataclass(v) and v.__module__.startswith("reid.config.")]
     assert configs and all(issubclass(c, Checked) for c in configs), [c for c in configs if not issubclass(c, Checked)]
 
 
@@ -195,3 +195,17 @@ def test_the_library_uses_the_same_lists() -> None:
 
     assert MINING.where == "reid.losses.miners:MINERS" and reid.losses.MINERS.names()[:3] == reid.losses.MINING
     assert set(reid.data.FORMATS) == set(config.DATA_FORMATS)
+
+
+@pytest.mark.parametrize(
+    ("cls", "values", "message"),
+    [
+        (config.PipelineConfig, {"stride": 0}, "stride must be at least 1, got 0"),
+        (config.DetectorConfig, {"conf": 2}, "detector.conf must be between 0 and 1, got 2.0"),
+        (config.LinkConfig, {"far": -0.1}, "link.far must be between 0 and 1, got -0.1"),
+        (config.TrackerConfig, {"best_k": 0}, "tracker.best_k must be at least 1, got 0"),
+    ],
+)
+def test_numbers_outside_their_range_are_refused_with_the_key(cls: type, values: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{message}$"):
+        config.from_dict(cls, values)
