@@ -49,6 +49,17 @@ def first_line(exc: BaseException, limit: int = 160, with_type: bool = True) -> 
     return f"{type(exc).__name__}: {line}" if with_type else line
 
 
+def load_problem(exc: BaseException) -> str:
+    """What a failed ``torch.load`` says about the file, in words: torch's own messages for a cut zip archive
+    or a text file are internals ("failed finding central directory", "Unsupported operand 110")."""
+    text = str(exc)
+    if "central directory" in text or "zip archive" in text or isinstance(exc, EOFError):
+        return "the file ends early or its archive is damaged (an interrupted download or copy?)"
+    if "Unsupported operand" in text or "invalid load key" in text or isinstance(exc, KeyError):
+        return "the file is not a PyTorch file at all"
+    return first_line(exc)
+
+
 def print_error(line: str) -> None:
     """``line`` and its newline to stderr in one write: lines of processes sharing the stream (torchrun's
     ranks) then never run into each other, as two writes (``print``'s text, then its end) can."""

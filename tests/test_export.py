@@ -452,3 +452,22 @@ def test_exported_file_gets_the_usual_permissions(db, tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644  # not the 0o600 of a mkstemp file
+
+
+def test_leftovers_of_a_killed_export_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    """``kill -9`` runs no clean-up: the next export to the same place removes the dead writer's temporaries
+    (a live writer's stay)."""
+    import subprocess
+
+    from reid.export.atomic import atomic_write
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale_file = tmp_path / f".detections.csv.{dead.pid}-0badc0de.part"
+    stale_file.write_text("half a row")
+    live = tmp_path / f".detections.csv.{os.getpid()}-0badcafe.part"
+    live.write_text("being written")
+    with atomic_write(tmp_path / "detections.csv") as f:
+        f.write("frame\n")
+    assert (tmp_path / "detections.csv").read_text() == "frame\n"
+    assert not stale_file.exists() and live.exists()

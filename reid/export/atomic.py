@@ -1,8 +1,9 @@
 """Export files and folders written whole or not at all.
 
-Each is written under a temporary name in its own folder (``.<name>.<random>.part``) and renamed into place
+Each is written under a temporary name in its own folder (``.<name>.<pid>-<random>.part``) and renamed into place
 (``os.replace``) only when complete; on any error, Ctrl-C included, the temporary is removed and an existing
-target is left as it was. OS errors become one-line ``ExportError`` messages that name the target and what to
+target is left as it was; the temporaries of an export killed outright (``kill -9``) are removed by the next
+export to the same place. OS errors become one-line ``ExportError`` messages that name the target and what to
 do about it.
 """
 
@@ -79,7 +80,31 @@ def refuse_existing(paths: list[Path]) -> None:
 
 
 def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART}")
+    """``.<name>.<pid>-<random>.part`` beside ``path``; leftovers of a killed export (``kill -9`` runs no
+    clean-up) are removed first."""
+    _clear_leftovers(path)
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PART}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _clear_leftovers(path: Path) -> None:
+    """Remove temporaries of ``path`` (files or folders, ``.old`` ones too) whose writing process is gone."""
+    for stale in path.parent.glob(f".{path.name}.*-*{PART}*"):
+        pid = stale.name[len(path.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reid.errors import CheckpointError, first_line
+from reid.errors import CheckpointError, load_problem
 
 _CONTAINERS = ("state_dict", "model", "net", "network", "model_state_dict")  # where trainers put the weights
 
@@ -50,10 +50,7 @@ def weights_only_error(path: str | Path, exc: Exception, then: str = "") -> Chec
             f"{path}: holds a pickled {found.group(1)} object, which a safe load (weights_only) refuses; if "
             f"you trust the file, re-save just its state dict with torch.save(model.state_dict(), ...){then}"
         )
-    lines = [line.strip() for line in text.splitlines()]
-    detail = next((line for line in lines if line.startswith("Unsupported")), None)
-    reason = f"{type(exc).__name__}: {detail}" if detail else first_line(exc)
-    return CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file ({reason})")
+    return CheckpointError(f"{path}: truncated, corrupt or not a PyTorch file: {load_problem(exc)}")
 
 
 def read_foreign_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:

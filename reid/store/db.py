@@ -123,12 +123,25 @@ def connect(path: Path, readonly: bool, timeout: float = DEFAULT_TIMEOUT_S) -> s
             conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open database ({exc})") from None
+    sides = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    existed = [side.exists() for side in sides]
     try:
         _prepare(conn, path, readonly, timeout)
     except BaseException:
         conn.close()
+        _remove_new_side_files(sides, existed)
         raise
     return conn
+
+
+def _remove_new_side_files(sides: list[Path], existed: list[bool]) -> None:
+    """A refused file is left as it was: the empty ``-wal`` and its ``-shm`` that SQLite creates when it opens a
+    WAL-mode file (even read-only) go again, when neither was there before and the ``-wal`` holds nothing."""
+    wal, shm = sides
+    if any(existed) or (wal.exists() and wal.stat().st_size > 0):
+        return
+    wal.unlink(missing_ok=True)
+    shm.unlink(missing_ok=True)
 
 
 def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool, timeout: float) -> None:
@@ -146,7 +159,8 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool, timeout: floa
             if version is None:
                 raise StoreError(f"{path}: empty file, not a reid database")
             if version < schema.SCHEMA_VERSION:
-                raise StoreError(f"{path}: schema version {version} needs an upgrade; open it once read-write")
+                raise StoreError(f"{path}: schema version {version} needs an upgrade, which any command "
+                                  "that writes it does (`reid review` on it, or `reid relink`); nothing was changed")
             return
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
         conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses at most the last commit

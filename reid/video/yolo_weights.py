@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from reid.errors import CheckpointError, first_line
+from reid.errors import CheckpointError, first_line, load_problem
 from reid.hub import known_file
 
 log = logging.getLogger(__name__)
@@ -144,10 +144,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         found = re.search(r"GLOBAL (\S+)", text) or re.search(r"getattr\([^)]*\)", text)
         if found:
             raise _refused(path, found.group(1) if found.lastindex else found.group(0)) from None
-        detail = next((ln.strip() for ln in text.splitlines() if ln.strip().startswith("Unsupported")), "")
-        raise CheckpointError(f"{path}: cannot load as a YOLO model ({detail or first_line(exc)})") from None
+        raise CheckpointError(f"{path}: cannot load as a YOLO model: {load_problem(exc)}") from None
     except Exception as exc:  # truncated zip, TorchScript archive, plain text ...
-        raise CheckpointError(f"{path}: cannot load as a YOLO model ({first_line(exc)})") from None
+        raise CheckpointError(f"{path}: cannot load as a YOLO model: {load_problem(exc)}") from None
     if not isinstance(ckpt, dict):  # a bare torch.save(model): ultralytics wraps it the same way
         ckpt = {"model": getattr(ckpt, "model", ckpt)}
     model = ckpt.get("ema") or ckpt.get("model")

@@ -123,3 +123,18 @@ def test_sqlite_lock_held_elsewhere_is_waited_for_with_a_message(tmp_path, caplo
     assert "another program is writing this database; waiting up to 1 s" in caplog.text
     other.execute("ROLLBACK")
     other.close()
+
+
+def test_a_refused_damaged_file_gets_no_side_files(tmp_path: Path) -> None:
+    """Opening a truncated WAL-mode database read-only is refused and leaves no ``-wal`` / ``-shm`` behind."""
+    from reid.errors import StoreError
+    from reid.store import Store
+
+    good = tmp_path / "good.db"
+    Store(good).close()
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(StoreError):
+        Store(damaged, readonly=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

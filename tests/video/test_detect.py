@@ -183,3 +183,14 @@ def test_read_mot_names_file_and_line_of_a_malformed_line(tmp_path: Path, line: 
 def test_read_mot_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="not found"):
         read_mot(tmp_path / "none.txt")
+
+
+@pytest.mark.parametrize(("content", "says"), [(b"not a model\n", "is not a PyTorch file at all"),
+                                               (b"PK\x03\x04" + b"\0" * 64, "ends early or its archive is damaged")])
+def test_a_damaged_detector_file_is_named_in_plain_words(tmp_path: Path, content: bytes, says: str) -> None:
+    """torch's own words for these ("Unsupported operand 110", "failed finding central directory") say
+    nothing to a user."""
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(content)
+    with pytest.raises(CheckpointError, match=f"^{bad}: cannot load as a YOLO model: the file {says}"):
+        YoloDetector(bad)
