@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from reid.errors import StoreError
 from reid.store.rows import LinkProposal
-from reid.store.writer import insert_id
+from reid.store.writer import check_groups, confirmed_by_identity, insert_id
 
 Row = tuple[int, float | None, float | None, str | None]  # identity, cost, confidence, reason
 
@@ -84,18 +84,8 @@ def apply_component(
     )
     if known != len(comp):
         raise StoreError("relink component: it names tracklets that do not exist")
-    seen: set[int] = set()
-    for g in groups:
-        for p in g:
-            if p.tracklet_id not in members:
-                raise StoreError(f"relink component: tracklet {p.tracklet_id} is not in it")
-            if p.tracklet_id in seen:
-                raise StoreError(f"relink component: tracklet {p.tracklet_id} is in two groups")
-            seen.add(p.tracklet_id)
-    confirmed_of: dict[int, set[int]] = {}
-    for t, (iid, state) in old.items():
-        if state == "confirmed":
-            confirmed_of.setdefault(iid, set()).add(t)
+    seen = check_groups(groups, members, "relink component: tracklet {} is not in it", "relink component")
+    confirmed_of = confirmed_by_identity(old)
     cannot: dict[int, set[int]] = {}
     for chunk, marks in _chunks(comp):
         for a, b in conn.execute(

@@ -110,6 +110,29 @@ def commit_video(conn: sqlite3.Connection, video: VideoRecord, tracklets: Sequen
     return vid
 
 
+def check_groups(groups: Sequence[Sequence[LinkProposal]], allowed: set[int], unknown: str, what: str) -> set[int]:
+    """The tracklets of ``groups``; ``StoreError`` unless each is in ``allowed`` (else ``unknown`` formatted
+    with its id) and in one group only."""
+    seen: set[int] = set()
+    for g in groups:
+        for p in g:
+            if p.tracklet_id not in allowed:
+                raise StoreError(unknown.format(p.tracklet_id))
+            if p.tracklet_id in seen:
+                raise StoreError(f"{what}: tracklet {p.tracklet_id} is in two groups")
+            seen.add(p.tracklet_id)
+    return seen
+
+
+def confirmed_by_identity(members: dict[int, tuple[int, str]]) -> dict[int, set[int]]:
+    """``{identity: its confirmed tracklets}`` of ``{tracklet: (identity, state)}``."""
+    out: dict[int, set[int]] = {}
+    for tid, (iid, state) in members.items():
+        if state == "confirmed":
+            out.setdefault(iid, set()).add(tid)
+    return out
+
+
 def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal]]) -> None:
     """Replace every *proposed* membership by the linker's ``groups`` (one group = one identity).
 
@@ -122,23 +145,13 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
     known = {r[0] for r in conn.execute("SELECT id FROM tracklets")}
     old: dict[int, tuple[int, str]] = {
         r[0]: (r[1], r[2]) for r in conn.execute("SELECT tracklet_id, identity_id, state FROM identity_members")}
-    confirmed_of: dict[int, set[int]] = {}
-    for tid, (iid, state) in old.items():
-        if state == "confirmed":
-            confirmed_of.setdefault(iid, set()).add(tid)
+    confirmed_of = confirmed_by_identity(old)
     cannot: dict[int, set[int]] = {}
     for a, b in conn.execute("SELECT tracklet_a, tracklet_b FROM cannot_link"):
         cannot.setdefault(a, set()).add(b)
         cannot.setdefault(b, set()).add(a)
 
-    seen: set[int] = set()
-    for g in groups:
-        for p in g:
-            if p.tracklet_id not in known:
-                raise StoreError(f"apply_links: no tracklet {p.tracklet_id}")
-            if p.tracklet_id in seen:
-                raise StoreError(f"apply_links: tracklet {p.tracklet_id} is in two groups")
-            seen.add(p.tracklet_id)
+    seen = check_groups(groups, known, "apply_links: no tracklet {}", "apply_links")
 
     claimed: set[int] = set(confirmed_of)
     rows: list[tuple[int, int, float | None, float | None, str | None]] = []
