@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from benchmarks.common import write_result  # noqa: E402
 from reid.config import DetectorConfig, PipelineConfig, override  # noqa: E402
 from reid.data.motio import read_mot, write_mot  # noqa: E402
-from reid.link.link_eval import box_iou, link_scores  # noqa: E402
+from reid.link.link_eval import box_iou, link_scores, tracklet_persons  # noqa: E402
 from reid.store import Store  # noqa: E402
 from reid.video.manifest import Manifest, load_manifest  # noqa: E402
 from reid.video.mot_eval import IOU, evaluate_tracks, store_predictions  # noqa: E402
@@ -106,21 +106,40 @@ def miss_runs(gt: Path, detections: dict[str, str]) -> dict[str, Any]:
     return {"miss_rate": missed / max(total, 1), "boxes": total, "miss_runs": dict(sorted(runs.items()))}
 
 
+def identity_mix(gt_files: dict[str, Path], pred: dict[str, Any], share: float = 0.1) -> dict[str, Any]:
+    """How identities mix people (issue 20): the number of identities in which a second reference person holds
+    more than ``share`` of the boxes, and the worst identity's purity (its majority person's share of its
+    boxes; a tracklet's boxes all count for its majority person, as in ``link_scores``; unlinked tracklets
+    are identities of their own, tracklets on nobody are nobody's)."""
+    members: dict[Any, Counter] = defaultdict(Counter)
+    for cam, path in gt_files.items():
+        rows = list(pred.get(cam, ()))
+        identity = {r.track_id: r.identity_id for r in rows}
+        persons, sizes = tracklet_persons(path, rows)
+        for t, person in persons.items():
+            key = identity[t] if identity[t] is not None else ("alone", cam, t)
+            members[key][person if person is not None else ("nobody", cam, t)] += sizes[t]
+    mixed = sum(1 for c in members.values()
+                if sum(n > share * sum(c.values()) for p, n in c.items() if not isinstance(p, tuple)) > 1)
+    worst = min((c.most_common(1)[0][1] / sum(c.values()) for c in members.values()), default=1.0)
+    return {"mixed_identities": mixed, "worst_purity": worst}
+
+
 def score(manifest: Manifest, gt: Path, cfg: PipelineConfig, detections: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "site.db"
         t0 = time.perf_counter()
-        run_pipeline(manifest, db, cfg, detections=detections, workers=1, progress=False)
+        summary = run_pipeline(manifest, db, cfg, detections=detections, workers=1, progress=False)
         seconds = time.perf_counter() - t0
         with Store(db, readonly=True) as store:
             pred = store_predictions(store)
-            threshold = f"{float(store.get_meta('link_threshold') or 'nan'):.3f}"
-            source = store.get_meta("link_threshold_source")
+    cal = summary.calibration  # the threshold the link step resolved (reid.link.calibrate.resolve_threshold)
+    threshold, source = (f"{cal.threshold:.3f}", cal.source) if cal is not None else ("nan", "")
     gt_files = {p.stem: p for p in sorted(gt.glob("*.txt"))}
     links = link_scores(gt_files, pred)
     idf1 = evaluate_tracks(gt_files, pred)["cross_camera"]["idf1"]
-    return {**links.as_dict(), "cross_idf1": idf1, "seconds": seconds, "threshold": threshold,
-            "threshold_source": source}
+    return {**links.as_dict(), **identity_mix(gt_files, pred), "cross_idf1": idf1, "seconds": seconds,
+            "threshold": threshold, "threshold_source": source}
 
 
 def ablation(name: str, manifest_path: Path, gt: Path, detectors: list[DetectorConfig], cache: Path) -> list[dict]:
