@@ -17,19 +17,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
 from gui.workers import QueryRunner
 from reid.config import LinkConfig
 from reid.errors import ReidError
+from reid.store import review as store_review
 from reid.store.rows import ReviewLogRow
 
 if TYPE_CHECKING:
     from reid.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ReviewStore(Protocol):
@@ -55,6 +57,8 @@ class ReviewStore(Protocol):
 
     def review_log(self) -> list[ReviewLogRow]: ...
 
+    def write(self, fn: Callable[..., T], *args: Any) -> T: ...
+
 
 if TYPE_CHECKING:  # mypy checks here that the real store provides the protocol
 
@@ -77,8 +81,9 @@ class ReviewEdits(QObject):
     refused = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, relink: bool = False,
-                 link_cfg: LinkConfig | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, relink: bool = False, link_cfg: LinkConfig | None = None
+    ) -> None:
         super().__init__(parent)
         self.store: ReviewStore | None = None
         self.mine: set[int] = set()  # review_log ids this window wrote
@@ -93,8 +98,13 @@ class ReviewEdits(QObject):
             self._relinker = None
         self.store, self.mine, self.message = store, set(), ""
         path = getattr(store, "path", None)
-        if store is not None and not store.readonly and self.relink and path is not None \
-                and _has_threshold(store):
+        if (
+            store is not None
+            and not store.readonly
+            and self.relink
+            and path is not None
+            and _has_threshold(store)
+        ):
             self._relinker = QueryRunner(Path(path), parent=self, readonly=False)
 
     @property
@@ -130,6 +140,26 @@ class ReviewEdits(QObject):
     def annotate(self, identity_id: int, name: str, note: str = "") -> bool:
         return self._edit(lambda s: s.annotate(identity_id, name, note))
 
+    def join(self, keep_id: int, other_id: int, pair: tuple[int, int]) -> bool:
+        """Y to a suggested merge: merge ``other_id`` into ``keep_id``, confirming the ``pair`` of tracklets
+        compared (so relinks keep them together), as ``reid evaluate-review``'s reviewer does."""
+        return self._edit(lambda s: s.write(store_review.merge, keep_id, other_id, pair), relink=True)
+
+    def keep_apart(self, identity_a: int, identity_b: int) -> bool:
+        """N to a suggested merge: cannot-links between every tracklet of one and every tracklet of the other
+        (no membership changes, so nothing to relink)."""
+        return self._edit(lambda s: s.write(store_review.keep_apart, identity_a, identity_b))
+
+    def after_relinks(
+        self, job: Callable[[Any], Any], done: Callable[[Any], None], failed: Callable[[str], None]
+    ) -> bool:
+        """Run the read-only ``job(store)`` after every queued relink (in the relinker's thread, so it sees
+        what they wrote); False when decisions do not relink (the caller runs it elsewhere)."""
+        if self._relinker is None:
+            return False
+        self._relinker.submit(job, done, failed)
+        return True
+
     def _edit(self, call: Callable[[ReviewStore], Any], relink: bool = False) -> bool:
         """Run one store edit (and queue the relink of what it touched); True if the database changed."""
         if self.store is None or not self.writable:
@@ -159,8 +189,10 @@ class ReviewEdits(QObject):
 
         def done(change: Any) -> None:
             if change.moved or change.created or change.deleted:
-                self.message = (f"saved: {entry.description}; relinked {len(change.component)} tracklets, "
-                                f"{len(change.moved)} moved")
+                self.message = (
+                    f"saved: {entry.description}; relinked {len(change.component)} tracklets, "
+                    f"{len(change.moved)} moved"
+                )
                 log.info("review: %s", self.message)
                 self.changed.emit()
 
@@ -212,12 +244,16 @@ class ReviewEdits(QObject):
         try:
             if not mine or entry is None or entry.id not in self.mine:
                 what = (mine or relinked)[-1 if verb == "undo" else 0].description
-                raise _OutOfStep(f"cannot {verb} '{what}': the database's review log changed elsewhere "
-                                 "(another program edited or relinked it); undo history cleared")
+                raise _OutOfStep(
+                    f"cannot {verb} '{what}': the database's review log changed elsewhere "
+                    "(another program edited or relinked it); undo history cleared"
+                )
             action = self.store.undo() if verb == "undo" else self.store.redo()
             if action != entry.action:
-                raise _OutOfStep(f"{verb} of '{entry.description}' found '{action}' in the database's review "
-                                 "log; the file was edited elsewhere, undo history cleared")
+                raise _OutOfStep(
+                    f"{verb} of '{entry.description}' found '{action}' in the database's review "
+                    "log; the file was edited elsewhere, undo history cleared"
+                )
         except ReidError as exc:
             self.mine.clear()
             self.message = ""  # the views reload, the error stays in the status bar

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from reid.distances import paired_distance_numpy
+from reid.errors import ReviewError
 from reid.link.calibrate import DEFAULT_THRESHOLD  # when the database does not record its own threshold
+from reid.link.review_queue import ReviewItem, review_items
 
 Job = Callable[[Any], Any]  # receives the worker's read-only Store
 
@@ -38,20 +40,62 @@ def threshold_source(store: Any) -> str:
 def overview(store: Any) -> dict[str, Any]:
     """Counts, cameras, all link costs, the number of links left to review, the threshold and its source
     (overview and progress bar)."""
-    return {"counts": store.counts(), "cameras": store.cameras(), "costs": store.link_costs(),
-            "left": len(store.review_queue()), "threshold": link_threshold(store),
-            "threshold_source": threshold_source(store)}
+    return {
+        "counts": store.counts(),
+        "cameras": store.cameras(),
+        "costs": store.link_costs(),
+        "left": len(store.review_queue()),
+        "threshold": link_threshold(store),
+        "threshold_source": threshold_source(store),
+    }
 
 
-def next_unreviewed(after: int | None) -> Job:
-    """The review queue's tracklet after ``after`` (or its first): least confident first."""
+class QueueStep(NamedTuple):
+    """The work queue's next question: its first ``item`` not skipped (None: none left), that item's tracklet
+    ``row`` (to show), how many items of the queue were ``skipped`` and its ``total``."""
 
-    def job(store: Any) -> Any:
-        queue = store.review_queue()
-        if not queue:
-            return None
-        i = queue.index(after) + 1 if after in queue else 0
-        return store.tracklet(queue[i % len(queue)])
+    item: ReviewItem | None
+    row: Any
+    skipped: int
+    total: int
+
+
+def item_key(item: ReviewItem) -> tuple[Any, ...]:
+    """What a skipped item is remembered by: a link by its tracklet, a suggested merge by its two identities."""
+    if item.kind == "link":
+        return ("link", item.tracklet)
+    return ("merge", min(item.identity, item.other or 0), max(item.identity, item.other or 0))
+
+
+def queue_items(store: Any) -> list[ReviewItem]:
+    """``reid.link.review_queue.review_items`` (proposed links and suggested merges, most valuable decision
+    first); a file without a stored threshold: its proposed links, least confident first."""
+    if store.get_meta("link_threshold"):
+        try:
+            return review_items(store)
+        except ReviewError:
+            pass
+    rows = [store.tracklet(t) for t in store.review_queue()]
+    return [
+        ReviewItem("link", r.identity_id, None, r.id, None, r.cost or 0.0, 0.0, 1, 0.0)
+        for r in rows
+        if r is not None and r.identity_id is not None
+    ]
+
+
+def next_item(skipped: frozenset[tuple[Any, ...]]) -> Job:
+    """The queue's first item whose key (``item_key``) is not in ``skipped``, as a ``QueueStep``."""
+
+    def job(store: Any) -> QueueStep:
+        items = queue_items(store)
+        left = [i for i in items if item_key(i) not in skipped]
+        item = left[0] if left else None
+        return QueueStep(
+            item,
+            store.tracklet(item.tracklet) if item is not None else None,
+            len(items) - len(left),
+            len(items),
+        )
 
     return job
 
@@ -68,7 +112,11 @@ def nearest(query_id: int, k: int) -> Job:
             pair = (min(query_id, row.id), max(query_id, row.id))
             if pair in cannot:
                 mark: str | None = "cannot"
-            elif row.identity_id is not None and row.identity_id == query.identity_id and row.state == "confirmed":
+            elif (
+                row.identity_id is not None
+                and row.identity_id == query.identity_id
+                and row.state == "confirmed"
+            ):
                 mark = "same"
             else:
                 mark = None
@@ -95,15 +143,23 @@ def compare_pair(a: int, b: int | None) -> Job:
         partner = b
         if partner is None and ta.identity_id is not None:
             others = [t for t in store.identity_tracklets(ta.identity_id) if t.id != a]
-            scored = [(t.camera == ta.camera, embedding_distance(store, a, t.id) or 0.0, t.id) for t in others]
+            scored = [
+                (t.camera == ta.camera, embedding_distance(store, a, t.id) or 0.0, t.id) for t in others
+            ]
             partner = min(scored)[2] if scored else None
         if partner is None:
             near = store.nearest_tracklets(a, k=1)
             partner = near[0][0].id if near else None
         if partner is None:
             return None
-        return (ta, store.tracklet(partner), store.detections(a), store.detections(partner),
-                embedding_distance(store, a, partner), link_threshold(store))
+        return (
+            ta,
+            store.tracklet(partner),
+            store.detections(a),
+            store.detections(partner),
+            embedding_distance(store, a, partner),
+            link_threshold(store),
+        )
 
     return job
 

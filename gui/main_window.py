@@ -76,7 +76,7 @@ class MainWindow(QMainWindow):
         self._shown_tracklet: int | None = None
 
         self.state = ReviewState()
-        self.review = ReviewEdits(self)
+        self.review = ReviewEdits(self, relink=True)  # a decision relinks its component in a worker
         self.identity_model = IdentityListModel(self)
         self.tracklet_model = TrackletModel(parent=self)
         self.nearest_model = NearestModel(parent=self)
@@ -86,7 +86,9 @@ class MainWindow(QMainWindow):
         self.nearest_view.assign_requested.connect(self.flow.assign_from_nearest)
         self.nearest_view.open_requested.connect(self.flow.go_to_tracklet)
         self.review.changed.connect(self._after_edit)
-        self.actions_by_name = build_actions(self, Context(self.state, self.review, self.flow, self.inspect, self))
+        self.actions_by_name = build_actions(
+            self, Context(self.state, self.review, self.flow, self.inspect, self)
+        )
         self.help_overlay = HelpOverlay(self)
         self.help_overlay.set_actions(list(self.actions_by_name.values()))
         self._set_open(False)
@@ -111,8 +113,12 @@ class MainWindow(QMainWindow):
         review.addWidget(self.viewer)
         review.setSizes([380, 420])
         self.tabs = QTabWidget(self)
-        for widget, title in ((review, "Review"), (self.nearest_view, "Nearest"), (self.compare_view, "Compare"),
-                              (self.overview, "Overview")):
+        for widget, title in (
+            (review, "Review"),
+            (self.nearest_view, "Nearest"),
+            (self.compare_view, "Compare"),
+            (self.overview, "Overview"),
+        ):
             self.tabs.addTab(widget, title)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.identity_list)
@@ -132,8 +138,9 @@ class MainWindow(QMainWindow):
         self.status_label = QLabel(self)
         self.progress = QProgressBar(self)
         self.progress.setMinimumWidth(300)
-        self.progress.setToolTip("Share of proposed links that a reviewer confirmed; the rest are in the "
-                                 "work queue (Ctrl+N)")
+        self.progress.setToolTip(
+            "Share of proposed links that a reviewer confirmed; the rest are in the work queue (Ctrl+N)"
+        )
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
 
@@ -143,13 +150,15 @@ class MainWindow(QMainWindow):
         self.identity_list.filters_changed.connect(self._sync_filters)
         self.strips.current_changed.connect(self._tracklet_changed)
         self.tabs.currentChanged.connect(self._tab_changed)
-        for signal, sync in ((self.identity_list.view.selectionModel().selectionChanged, self._sync_identities),
-                             (self.identity_list.proxy.modelReset, self._sync_identities),
-                             (self.identity_list.proxy.layoutChanged, self._sync_identities),
-                             (self.strips.view.selectionModel().selectionChanged, self._sync_tracklets),
-                             (self.tracklet_model.modelReset, self._sync_tracklets),
-                             (self.nearest_view.view.selectionModel().currentChanged, self._sync_nearest),
-                             (self.nearest_model.modelReset, self._sync_nearest)):
+        for signal, sync in (
+            (self.identity_list.view.selectionModel().selectionChanged, self._sync_identities),
+            (self.identity_list.proxy.modelReset, self._sync_identities),
+            (self.identity_list.proxy.layoutChanged, self._sync_identities),
+            (self.strips.view.selectionModel().selectionChanged, self._sync_tracklets),
+            (self.tracklet_model.modelReset, self._sync_tracklets),
+            (self.nearest_view.view.selectionModel().currentChanged, self._sync_nearest),
+            (self.nearest_model.modelReset, self._sync_nearest),
+        ):
             signal.connect(sync)
 
     # ---------------------------------------------------------------------- the state, in step with the widgets
@@ -238,7 +247,9 @@ class MainWindow(QMainWindow):
             return False
         self.close_database()
         self.session = session
-        self.setWindowTitle(f"{session.path.name} — reid review" + (" [read-only]" if session.readonly else ""))
+        self.setWindowTitle(
+            f"{session.path.name} — reid review" + (" [read-only]" if session.readonly else "")
+        )
         self.queries = workers.QueryRunner(session.path, parent=self)
         self.thumbnails = workers.ThumbnailCache(session.path, parent=self)
         self.thumbnails.ready.connect(self._thumbnail_ready)
@@ -290,9 +301,11 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("export_dir", folder)
         self.show_status(f"exporting {kind} to {folder}…")
-        self.queries.submit(jobs.export(kind, folder),
-                            lambda written: self.show_status(f"exported to {folder}: {', '.join(written)}"),
-                            lambda msg: self.dialogs.error(self, "Export failed", msg))
+        self.queries.submit(
+            jobs.export(kind, folder),
+            lambda written: self.show_status(f"exported to {folder}: {', '.join(written)}"),
+            lambda msg: self.dialogs.error(self, "Export failed", msg),
+        )
 
     def _set_open(self, is_open: bool) -> None:
         writable = is_open and self.session is not None and not self.session.readonly
@@ -348,8 +361,11 @@ class MainWindow(QMainWindow):
             self.tracklet_model.set_rows([])
             self.state.tracklets = ()
             return
-        self.queries.submit(lambda s: s.identity_tracklets(identity_id),
-                            lambda rows: self._tracklets_loaded(identity_id, rows), self.query_failed)
+        self.queries.submit(
+            lambda s: s.identity_tracklets(identity_id),
+            lambda rows: self._tracklets_loaded(identity_id, rows),
+            self.query_failed,
+        )
 
     def _tracklets_loaded(self, identity_id: int, rows: list[TrackletRow]) -> None:
         if identity_id != self.current_identity():
@@ -360,11 +376,16 @@ class MainWindow(QMainWindow):
         ids = [t.id for t in self.tracklet_model.rows()]
         if keep not in ids:  # the least confident proposed link, where review starts
             proposed = [t for t in rows if t.state == "proposed" and t.cost is not None]
-            keep = min(proposed, key=lambda t: t.confidence if t.confidence is not None else 1.0).id \
-                if proposed else (ids[0] if ids else None)
+            keep = (
+                min(proposed, key=lambda t: t.confidence if t.confidence is not None else 1.0).id
+                if proposed
+                else (ids[0] if ids else None)
+            )
         row = self.identity_model.row_of(identity_id)
         name = self.identity_model.summary(row).name if row is not None else ""
-        self.overview.set_identity(f"Identity #{identity_id} {name}".strip(), sorted({t.camera for t in rows}), rows)
+        self.overview.set_identity(
+            f"Identity #{identity_id} {name}".strip(), sorted({t.camera for t in rows}), rows
+        )
         self.identity_shown.emit(identity_id)
         if keep is not None:
             self._shown_tracklet = None
@@ -381,8 +402,11 @@ class MainWindow(QMainWindow):
         if tracklet_id != self._shown_tracklet and self.queries is not None:
             self._shown_tracklet = tracklet_id
             row = self.tracklet_model.tracklet(tracklet_id)
-            self.queries.submit(lambda s: s.detections(tracklet_id),
-                                lambda dets: self.show_in_viewer(self.viewer, row, dets), self.query_failed)
+            self.queries.submit(
+                lambda s: s.detections(tracklet_id),
+                lambda dets: self.show_in_viewer(self.viewer, row, dets),
+                self.query_failed,
+            )
         self.inspect.refresh()
 
     def show_in_viewer(self, viewer: FrameViewer, t: TrackletRow | None, dets: list[DetectionRow]) -> None:
@@ -393,8 +417,15 @@ class MainWindow(QMainWindow):
         path = self.session.video_file(t.video_id)
         size = (video.width, video.height) if video is not None else None
         fallback = self.thumbnails.best(t.id) if self.thumbnails.has(t.id) else None
-        viewer.show_tracklet(t, dets, path, video.fps if video else 25.0, size, fallback,
-                             "" if path else f"video missing: {t.video_path}")
+        viewer.show_tracklet(
+            t,
+            dets,
+            path,
+            video.fps if video else 25.0,
+            size,
+            fallback,
+            "" if path else f"video missing: {t.video_path}",
+        )
 
     def _thumbnail_ready(self, tracklet_id: int) -> None:
         assert self.thumbnails is not None
@@ -444,13 +475,18 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def wait_idle(self, timeout_ms: int = 5000) -> bool:
-        """Process events until no query, thumbnail or frame is pending (``--screenshot`` and tests)."""
+        """Process events until no query, thumbnail, decision's relink or frame is pending (``--screenshot`` and
+        tests)."""
         from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QEventLoop, QThread
 
         deadline = QDeadlineTimer(timeout_ms)
         while not deadline.hasExpired():
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-            runners = [self.queries, self.thumbnails.runner if self.thumbnails is not None else None]
+            runners = [
+                self.queries,
+                self.thumbnails.runner if self.thumbnails is not None else None,
+                self.review.relinker,
+            ]
             viewers = (self.viewer, self.compare_view.left, self.compare_view.right)
             if not any(r is not None and r.pending for r in runners) and not any(v.busy for v in viewers):
                 QCoreApplication.processEvents()

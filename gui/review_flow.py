@@ -1,32 +1,60 @@
 """What the review keys do: take the tracklet or identity from the ``ReviewState``, make the edit through
 ``ReviewEdits`` (the store's review log is the undo history), and say where the reviewer should land after
-the views reload (``state.want_identity`` / ``want_tracklet``). Also the work queue: next unreviewed, least
-confident first. Works on the state, the edits and a ``Shell``; it never sees the window."""
+the views reload (``state.want_identity`` / ``want_tracklet``). Works on the state, the edits and a
+``Shell``; it never sees the window.
+
+The work queue (``gui.jobs.next_item``: ``reid.link.review_queue.review_items``, proposed links and suggested
+merges, most valuable decision first) starts at its top (Ctrl+N). While its item is on screen (its tracklet
+current), Y and N answer it: a link is confirmed or rejected, a suggested merge joined (``ReviewEdits.join``)
+or kept apart (``keep_apart``); then the queue moves on to its next item, read after the decision's relink.
+Ctrl+N skips the item: a skipped item is not shown again until the queue has nothing else, and then only
+after the reviewer is told and presses Ctrl+N again. Away from the item, Y and N act on the current tracklet.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from gui import jobs
 from gui.edits import ReviewEdits
 from gui.state import REVIEW, ReviewState, Shell
+from reid.link.review_queue import ReviewItem
 from reid.store.rows import IdentitySummary, TrackletRow
 
 
 class ReviewFlow:
     def __init__(self, state: ReviewState, edits: ReviewEdits, shell: Shell) -> None:
         self.state, self.edits, self.shell = state, edits, shell
+        self.item: ReviewItem | None = None  # the work queue's item on screen
+        self.skipped: set[tuple[Any, ...]] = set()  # jobs.item_key of the items skipped with Ctrl+N
         edits.refused.connect(self.edit_refused)
         edits.failed.connect(self.edit_failed)
 
     # --- edits of the current tracklet
     def confirm(self) -> None:
-        if self.state.tracklet is not None:
-            self.edits.confirm(self.state.tracklet)
+        """Y: confirm the current tracklet's link, or join the suggested merge on screen."""
+        tid, item = self.state.tracklet, self.item_on_screen()
+        if tid is None:
+            return
+        if item is not None and item.kind == "merge" and item.other is not None and item.partner is not None:
+            done = self.edits.join(item.identity, item.other, (item.tracklet, item.partner))
+        else:
+            done = self.edits.confirm(tid)
+        if item is not None and done:
+            self.next_item()
 
     def reject(self) -> None:
-        tid = self.state.tracklet
-        if tid is not None:
+        """N: reject the current tracklet's link, or keep the suggested merge on screen apart."""
+        tid, item = self.state.tracklet, self.item_on_screen()
+        if tid is None:
+            return
+        if item is not None and item.kind == "merge" and item.other is not None:
+            done = self.edits.keep_apart(item.identity, item.other)
+        else:
             self.state.want_tracklet = self.state.neighbour(tid)  # stay in the identity, on the next tracklet
-            self.edits.reject(tid)
+            done = self.edits.reject(tid)
+        if item is not None and done:
+            self.next_item()
 
     def split(self) -> None:
         tid = self.state.tracklet
@@ -73,24 +101,73 @@ class ReviewFlow:
         self.edits.redo()
 
     # --- work queue and navigation
+    def item_on_screen(self) -> ReviewItem | None:
+        """The queue's item, while the reviewer is on it (its tracklet current)."""
+        item = self.item
+        return item if item is not None and self.state.tracklet == item.tracklet else None
+
     def next_unreviewed(self) -> None:
-        self.shell.submit(jobs.next_unreviewed(self.state.tracklet), self.go_to)
+        """Ctrl+N: skip the item on screen (if any) and go to the queue's next one."""
+        if self.item is not None:
+            self.skipped.add(jobs.item_key(self.item))
+        self.next_item()
+
+    def next_item(self) -> None:
+        """Go to the queue's first item not skipped, read after every queued relink."""
+        self.item = None
+        job = jobs.next_item(frozenset(self.skipped))
+        if not self.edits.after_relinks(job, self.show_item, self.queue_failed):
+            self.shell.submit(job, self.show_item)
+
+    def queue_failed(self, message: str) -> None:
+        self.shell.show_status(f"work queue: {message}", error=True)
+
+    def show_item(self, step: jobs.QueueStep) -> None:
+        if step.item is None:
+            if step.skipped:
+                self.skipped.clear()  # the next Ctrl+N starts over with them
+                self.shell.show_status(
+                    f"end of the work queue: {step.skipped} skipped item(s) left; Ctrl+N "
+                    "goes through them again"
+                )
+            else:
+                self.shell.show_status(
+                    "nothing left to review: every link is confirmed and no merge suggested"
+                )
+            return
+        item, row = step.item, step.row
+        if row is None or row.identity_id is None:
+            return
+        self.item = item
+        self.go_to(row, keep=True)
+        if item.kind == "merge":
+            self.shell.show_status(
+                f"suggested merge ({step.total} in the queue): identity #{item.identity} "
+                f"and #{item.other}, tracklets {item.tracklet} and {item.partner} "
+                f"{item.cost:.3f} apart — Y joins them, N keeps them apart, Ctrl+N skips"
+            )
+        else:
+            self.shell.show_status(
+                f"proposed link ({step.total} in the queue): tracklet {item.tracklet}, "
+                f"cost {item.cost:.3f} — Y confirms, N rejects, Ctrl+N skips"
+            )
 
     def go_to_tracklet(self, tracklet_id: int) -> None:
         self.shell.submit(lambda s: s.tracklet(tracklet_id), self.go_to)
 
-    def go_to(self, row: TrackletRow | None) -> None:
-        """Select ``row``'s identity and then ``row`` in the review tab."""
-        if row is None:
-            self.shell.show_status("nothing left to review: every link is confirmed")
-            return
-        if row.identity_id is None:
+    def go_to(self, row: TrackletRow | None, keep: bool = False) -> None:
+        """Select ``row``'s identity and then ``row`` in the review tab. ``keep``: also after views that are
+        still reloading (an edit's) come back, and select the identity once the list holds it."""
+        if row is None or row.identity_id is None:
             return
         self.shell.show_tab(REVIEW)
+        if keep:
+            self.state.want_tracklet = row.id
         if row.identity_id == self.state.identity and self.shell.select_tracklet(row.id):
             return
         self.state.want_tracklet = row.id
-        self.shell.select_identity(row.identity_id)
+        if not self.shell.select_identity(row.identity_id) and keep:
+            self.state.want_identity = row.identity_id
 
     # --- when an edit did not happen
     def edit_refused(self, message: str) -> None:

@@ -63,8 +63,17 @@ def _track(person: int, camera: str, video: str, track_id: int, x0: float, emb: 
     boxes = np.array([[x0 + f, 10, x0 + f + 12, 50] for f in frames], np.float32)
     crop = np.full((40, 16, 3), COLOURS[person], np.uint8)
     crops = [Crop(frame=int(f), image=crop, quality=1.0 - k / 10) for k, f in enumerate(frames[:3])]
-    return Tracklet(camera=camera, video=video, track_id=track_id, frames=frames, times=frames / FPS,
-                    boxes=boxes, scores=np.full(len(frames), 0.9, np.float32), crops=crops, embedding=emb)
+    return Tracklet(
+        camera=camera,
+        video=video,
+        track_id=track_id,
+        frames=frames,
+        times=frames / FPS,
+        boxes=boxes,
+        scores=np.full(len(frames), 0.9, np.float32),
+        crops=crops,
+        embedding=emb,
+    )
 
 
 def _unit(*v: float) -> np.ndarray:
@@ -81,8 +90,10 @@ def make_video_db(folder: Path) -> Path:
     """
     db = folder / "video.db"
     with Store(db) as store:
-        for cam, x0s, embs in (("camA", (5, 50), (_unit(1, 0, 0), _unit(0, 1, 0))),
-                               ("camB", (30, 10), (_unit(1, 0.2, 0), _unit(0.3, 1, 0.2)))):
+        for cam, x0s, embs in (
+            ("camA", (5, 50), (_unit(1, 0, 0), _unit(0, 1, 0))),
+            ("camB", (30, 10), (_unit(1, 0.2, 0), _unit(0.3, 1, 0.2))),
+        ):
             path = folder / f"{cam}.mp4"
             tracks = [_track(p, cam, str(path), p, x0, e) for p, x0, e in zip((1, 2), x0s, embs, strict=True)]
             writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (W, H))
@@ -91,10 +102,11 @@ def make_video_db(folder: Path) -> Path:
                 writer.write(_person_frame(boxes))
             writer.release()
             store.commit_video(VideoRecord(cam, str(path), FPS, N_FRAMES, W, H), tracks)
-        store.apply_links([[LinkProposal(1), LinkProposal(3, 0.2, 0.67)],
-                           [LinkProposal(2), LinkProposal(4, 0.5, 0.17)]])
+        store.apply_links(
+            [[LinkProposal(1), LinkProposal(3, 0.2, 0.67)], [LinkProposal(2), LinkProposal(4, 0.5, 0.17)]]
+        )
+        store.set_meta("link_threshold", "0.6")  # as `reid process` records it: the window's decisions relink
     return db
-
 
 
 def open_db(qtbot, window, path: Path) -> None:

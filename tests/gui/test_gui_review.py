@@ -84,14 +84,45 @@ def test_reject_with_n_moves_tracklet_out_and_forbids_the_pair(qtbot, opened):
     assert (1, 3) in cannot_link(db)
 
 
-def test_split_with_s(qtbot, opened):
-    window, db = opened
+def test_split_with_s(qtbot, window, video_db):
+    with Store(video_db) as s:  # no stored threshold: decisions do not relink, the split stays as made
+        s.conn.execute("DELETE FROM meta WHERE key = 'link_threshold'")
+        s.conn.commit()
+    open_db(qtbot, window, video_db)
+    window.activateWindow()
+    assert window.review.relinker is None
     key(qtbot, window, Qt.Key.Key_S)
-    new_identity, _ = member(db, 3)
+    new_identity, _ = member(video_db, 3)
     assert new_identity not in (1, 2)
-    assert cannot_link(db) == set()
+    assert cannot_link(video_db) == set()
     key(qtbot, window, *UNDO)
-    assert member(db, 3) == (1, "proposed")
+    assert member(video_db, 3) == (1, "proposed")
+
+
+def dump(db):
+    """Every table but the review log, rows sorted."""
+    with Store(db, readonly=True) as s:
+        tables = [r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            t: sorted(s.conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+            for t in tables
+            if t != "review_log"
+        }
+
+
+def test_a_split_relinks_its_component_and_one_undo_reverts_both(qtbot, opened):
+    window, db = opened
+    before = dump(db)
+    assert window.review.relinker is not None  # the file records its threshold (0.6): decisions relink
+    key(qtbot, window, Qt.Key.Key_S)  # settle waits for the relink too
+    # a split records no veto: the relink joins 3 to 1 again (0.2 apart < 0.6), in the split's own entry
+    assert member(db, 3)[0] == 1
+    assert log_state(db) == [("split", False)]
+    assert "relinked 2 tracklets, 1 moved" in window.status_label.text()
+    assert sorted(t.id for t in window.tracklet_model.rows()) == [1, 3]
+    key(qtbot, window, *UNDO)
+    assert dump(db) == before
+    assert log_state(db) == [("split", True)]
 
 
 def test_merge_with_m_uses_the_second_selected_identity(qtbot, opened):
@@ -99,8 +130,10 @@ def test_merge_with_m_uses_the_second_selected_identity(qtbot, opened):
     view = window.identity_list.view
     from PySide6.QtCore import QItemSelectionModel
 
-    view.selectionModel().select(window.identity_list.proxy.index(1, 0),
-                                 QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+    view.selectionModel().select(
+        window.identity_list.proxy.index(1, 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+    )
     assert window.identity_list.selected_identities() == [1, 2]
     key(qtbot, window, Qt.Key.Key_M)
     assert member(db, 2)[0] == 1 and member(db, 4)[0] == 1

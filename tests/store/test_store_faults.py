@@ -125,7 +125,7 @@ def test_sqlite_lock_held_elsewhere_is_waited_for_with_a_message(tmp_path, caplo
     other.close()
 
 
-def test_a_refused_damaged_file_gets_no_side_files(tmp_path: Path) -> None:
+def test_a_refused_damaged_file_gets_no_side_files(tmp_path) -> None:
     """Opening a truncated WAL-mode database read-only is refused and leaves no ``-wal`` / ``-shm`` behind."""
     from reid.errors import StoreError
     from reid.store import Store
