@@ -46,7 +46,8 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [
                                                       "link.linkage": "average", "link.stitch": False,
                                                       "link.zone_margin": 0.0,
                                                       "link.max_reentry_s": 0.0, "tracker.clean_crops": False,
-                                                      "tracker.split_switches": False}),
+                                                      "tracker.split_switches": False,
+                                                      "link.camera_centring": False}),
     ("+ calibrated threshold (FAR 1 %)", {"link.threshold": None}),
     ("+ clean crops only (no border-cut / occluded)", {"tracker.clean_crops": True}),
     ("+ tracks cut at identity switches", {"tracker.split_switches": True}),
@@ -55,7 +56,8 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [
     ("+ feet near a zone border in both zones", {"link.zone_margin": 0.03}),
     ("+ lost tracks stitched within a camera", {"link.stitch": True}),
     ("+ complete linkage", {"link.linkage": "complete"}),
-    ("+ complete over cross-camera pairs (= fresh-install defaults)", {"link.linkage": "cross-complete"}),
+    ("+ complete over cross-camera pairs", {"link.linkage": "cross-complete"}),
+    ("+ camera centring (= fresh-install defaults)", {"link.camera_centring": True}),
     ("single linkage instead of cross-complete", {"link.linkage": "single"}),
 ]
 

@@ -10,6 +10,7 @@ cached as MOTChallenge files (``--cache``), so a rerun only tracks, embeds and l
 
     python tools/make_splits.py /tmp/opencv-doc/usr/share/doc/opencv-doc/examples/data/vtest.avi --out data/splits
     python benchmarks/bench_splits.py --splits data/splits
+    python benchmarks/bench_splits.py --splits data/splits --lever centring:link.camera_centring=true  # vs defaults
 
 Results: ``benchmarks/results/linking-splits-cpu-DATE.json`` and the table printed in Markdown for docs/linking.md.
 """
@@ -99,6 +100,45 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def lever_table(runs: dict[str, list[dict[str, Any]]]) -> str:
+    """Pair precision / recall of every split and pooled row (tuning, then held-out) under each configuration."""
+    names = list(runs)
+    head = "| split | role | " + " | ".join(names) + " |\n|---|---|" + "---|" * len(names)
+    cell = lambda r: (  # noqa: E731
+        f"{r['pair_precision']:.2f} / {r['pair_recall']:.2f} ({r['correct_pairs']}/{r['linked_pairs']}"
+        f"/{r['true_pairs']})"
+    )
+    lines = [head]
+    first = runs[names[0]]
+    for role in ("tuning", "held-out"):
+        for k, r in enumerate([*[r for r in first if r["role"] == role], pooled(first, role)]):
+            per = [[x for x in runs[n] if x["role"] == role] for n in names]
+            cells = [cell(pooled(rows, role) if r["split"].startswith("pooled") else rows[k]) for rows in per]
+            bold = "**" if r["split"].startswith("pooled") else ""
+            lines.append(f"| {bold}{r['split']}{bold} | {role} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_levers(args: argparse.Namespace, base: dict[str, Any]) -> None:
+    """``--lever``: every split under the defaults (with ``--set``) and under each lever; one table, one file."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for lever in ["baseline", *args.lever]:
+        name, _, sets = lever.partition(":")
+        extra = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in sets.split(",") if kv)}
+        cfg = override(PipelineConfig(), {**base, **extra})
+        runs[name] = [run_split(split, args.splits / split.name, cfg, args.cache) for split in load_splits(args.spec)
+                      if not args.only or split.name in args.only]  # fmt: skip
+        print(f"{name}: {lever_table({name: runs[name]}).splitlines()[-1]}", flush=True)
+    print(lever_table(runs))
+    figures = {
+        "levers": args.lever,
+        "overrides": args.set,
+        "runs": runs,
+        "pooled": {n: [pooled(rows, "tuning"), pooled(rows, "held-out")] for n, rows in runs.items()},
+    }
+    print(write_result("linking-splits-levers", figures, quick=bool(args.only)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=Path, default=ROOT / "data" / "splits", help="make_splits.py --out")
@@ -112,9 +152,21 @@ def main() -> None:
         metavar="KEY=VALUE",
         help="config overrides on top of the defaults (a lever to try), e.g. link.far=0.02",
     )
+    parser.add_argument(
+        "--lever",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+        help="compare levers: every split with the defaults and with each lever, one table "
+        "(linking-splits-levers), e.g. centring:link.camera_centring=true",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    cfg = override(PipelineConfig(), {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.set)})
+    base = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    if args.lever:
+        run_levers(args, base)
+        return
+    cfg = override(PipelineConfig(), base)
     t0 = time.perf_counter()
     rows = []
     for split in load_splits(args.spec):

@@ -11,7 +11,9 @@ TAR ("intra-tracklet"), never used to move the threshold.
 
 Order of precedence, decided once per linking run by ``resolve_threshold``: an explicit ``LinkConfig.threshold``
 (``--threshold``); else this site's calibration when it rests on at least ``cfg.min_pairs`` known-different pairs;
-else the threshold the checkpoint was calibrated with (``reid evaluate`` stores it); else ``DEFAULT_THRESHOLD``.
+with ``cfg.cross_far``, the larger of that and the threshold at ``cross_far`` of cross-camera pairs
+(``reid.link.cross_calibrate``, either alone when the other has too few pairs); else the threshold the
+checkpoint was calibrated with (``reid evaluate`` stores it); else ``DEFAULT_THRESHOLD``.
 The ``Calibration`` it returns carries the known-different pairs and their distances too: the linker's stitching
 gate and topology prior rest on the same pairs, and ``link_tracklets`` takes it as a required argument.
 """
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from reid.config import LinkConfig
+from reid.link.cross_calibrate import cross_threshold
 from reid.losses import paired_distance_numpy
 from reid.metrics.verification import threshold_at_far
 
@@ -117,13 +120,20 @@ def resolve_threshold(features: Sequence[Any], constraints: Any, cfg: LinkConfig
     pairs = {"different_pairs": len(d_diff), "different": ids[diff], "negatives": d_diff}
     if cfg.threshold is not None:
         return Calibration(float(cfg.threshold), "given (--threshold)", **pairs)
-    if len(d_diff) >= cfg.min_pairs:
-        thr = threshold_at_far(d_diff, cfg.far)
+    cross = cross_threshold(usable, cfg.cross_far, cfg.min_pairs) if cfg.cross_far is not None else None
+    if len(d_diff) >= cfg.min_pairs or (cross is not None and cross.threshold is not None):
+        thr, why = (
+            (threshold_at_far(d_diff, cfg.far), f"FAR {cfg.far:.1%} on {len(d_diff)} known-different pairs")
+            if len(d_diff) >= cfg.min_pairs
+            else (0.0, f"{len(d_diff)} known-different pairs (< {cfg.min_pairs})")
+        )
+        if cross is not None:  # the larger of the two: cross-camera pairs lie further apart (cross_calibrate)
+            why += f"; {cross.describe()}"
+            thr = max(thr, cross.threshold if cross.threshold is not None else 0.0)
         d_same = pair_distances(emb, same)
         tar = float(np.mean(d_same < thr)) if len(d_same) else None
         tar_txt = f", TAR {tar:.0%} on {len(d_same)} confirmed pairs" if tar is not None else ""
-        return Calibration(thr, f"calibrated: FAR {cfg.far:.1%} on {len(d_diff)} known-different pairs{tar_txt}",
-                           same_pairs=len(d_same), tar=tar, **pairs)
+        return Calibration(thr, f"calibrated: {why}{tar_txt}", same_pairs=len(d_same), tar=tar, **pairs)
     short = f"{len(d_diff)} known-different pairs (< {cfg.min_pairs})"
     if checkpoint_threshold is not None:
         return Calibration(float(checkpoint_threshold), f"the checkpoint's verification threshold ({short})", **pairs)

@@ -38,6 +38,7 @@ from reid.config import LinkConfig
 from reid.distances import pairwise_distance_numpy
 from reid.errors import ReviewError
 from reid.link.calibrate import resolve_threshold
+from reid.link.camera_centring import CENTRING_META, centre_rows, centre_with, stored_shifts
 from reid.link.link import link_tracklets
 from reid.link.review_queue import site_threshold
 from reid.link.topology import TopologyConfig
@@ -45,7 +46,7 @@ from reid.store import LinkConstraints, Store
 from reid.store import review as edits
 from reid.store import review_extend as extend
 from reid.store.component import ComponentWrite, apply_component, component_members, identity_closure
-from reid.store.queries import link_constraints, tracklet_features_of, tracklet_index
+from reid.store.queries import get_meta, link_constraints, tracklet_features_of, tracklet_index
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,11 @@ class RelinkChange:
     seconds: float
 
 
+def _shifts(conn: sqlite3.Connection) -> dict[str, np.ndarray]:
+    """The camera centring of the last whole-site link: the stored threshold was calibrated after it."""
+    return stored_shifts(get_meta(conn, CENTRING_META))
+
+
 def component_of(
     conn: sqlite3.Connection,
     touched: Iterable[int],
@@ -90,11 +96,12 @@ def component_of(
     topo = topo or TopologyConfig()
     seeds = identity_closure(conn, sorted(set(int(t) for t in touched)))
     index = tracklet_index(conn)
+    embeddings = centre_rows(index.embeddings, index.cameras, _shifts(conn))  # the stored threshold's space
     pos = {int(t): k for k, t in enumerate(index.ids)}
     rows = np.array([pos[t] for t in seeds if t in pos], np.int64)
     near: set[int] = set()
     if len(rows) and len(index.ids):
-        d = pairwise_distance_numpy(index.embeddings[rows], index.embeddings)
+        d = pairwise_distance_numpy(embeddings[rows], embeddings)
         t0, t1, cams = index.first_time, index.last_time, index.cameras
         gap = np.maximum(t0[None, :] - t1[rows][:, None], t0[rows][:, None] - t1[None, :])  # < 0: overlapping
         same = cams[rows][:, None] == cams[None, :]
@@ -154,7 +161,8 @@ def relink_in(
     free = set(freed_by(conn, touched))
     identities = {i for i, _ in component_members(conn, component).values()}
     groups = link_at(
-        tracklet_features_of(conn, component), _constraints(conn, component, free), cfg, threshold
+        centre_with(tracklet_features_of(conn, component), _shifts(conn)), _constraints(conn, component, free), cfg,
+        threshold,
     )
     written: ComponentWrite = extend.extend_entry(
         conn, entry, component, identities, lambda: apply_component(conn, component, groups)

@@ -29,6 +29,7 @@ import numpy as np
 
 from reid.distances import pairwise_distance_numpy
 from reid.errors import ReviewError
+from reid.link.camera_centring import CENTRING_META, centre_rows, stored_shifts
 from reid.store import Store
 from reid.store.queries import Membership, memberships, tracklet_index
 
@@ -220,11 +221,11 @@ class _Row(NamedTuple):
 def review_items(store: Store, cfg: QueueConfig | None = None) -> list[ReviewItem]:
     """``rank_items`` over the store's tracklets, memberships and cannot-links at its stored threshold."""
     index = store.read(tracklet_index)  # no detections read: the queue needs times and embeddings only
+    # compared in the space the stored threshold was calibrated in (the last link's camera centring)
+    embeddings = centre_rows(index.embeddings, index.cameras, stored_shifts(store.get_meta(CENTRING_META)))
     rows = [
         _Row(int(i), str(c), float(a), float(b), e)
-        for i, c, a, b, e in zip(
-            index.ids, index.cameras, index.first_time, index.last_time, index.embeddings, strict=True
-        )
+        for i, c, a, b, e in zip(index.ids, index.cameras, index.first_time, index.last_time, embeddings, strict=True)
     ]
     return rank_items(
         rows, store.read(memberships), store.link_constraints().cannot_link, site_threshold(store), cfg

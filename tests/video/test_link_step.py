@@ -14,6 +14,7 @@ from fake_store import populate
 from reid.config import LinkConfig
 from reid.link import link_tracklets
 from reid.link.calibrate import resolve_threshold
+from reid.link.camera_centring import centre_by_camera
 from reid.link.database import checkpoint_threshold
 from reid.store import Store
 from reid.video.pipeline import finish_run
@@ -44,6 +45,8 @@ def test_direct_link_and_the_process_link_step_agree(tmp_path: Path, cfg: LinkCo
         populate(store, n_tracklets=120, n_cameras=3, seed=3)  # with reviewers' confirmations and a rejection
         store.set_meta("checkpoint_link_threshold", f"{CHECKPOINT:.6g}")
         features, constraints = store.tracklet_features(), store.link_constraints()
+        if cfg.camera_centring:  # link_database links in the camera-centred space (reid.link.camera_centring)
+            features = centre_by_camera(features)
         cal = resolve_threshold(features, constraints, cfg, checkpoint_threshold(store))
         direct = link_tracklets(features, constraints, cfg, cal)
     assert source in cal.source and cal.different_pairs == len(cal.different) > 0
