@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from reid.errors import StoreError
 from reid.store.rows import LinkProposal
-from reid.store.writer import check_groups, confirmed_by_identity, insert_id
+from reid.store.writer import check_groups, confirmed_by_identity, insert_id, place_groups
 
 Row = tuple[int, float | None, float | None, str | None]  # identity, cost, confidence, reason
 
@@ -121,17 +121,7 @@ def apply_component(
     def is_confirmed(t: int) -> bool:
         return old.get(t, (0, ""))[1] == "confirmed"
 
-    for g in groups:
-        confirmed = [p.tracklet_id for p in g if is_confirmed(p.tracklet_id)]
-        proposed = [p for p in g if not is_confirmed(p.tracklet_id)]
-        if not proposed:
-            continue
-        if confirmed:
-            votes = Counter(old[t][0] for t in confirmed)
-            target = max(votes, key=lambda iid: (votes[iid], -iid))
-            place(proposed, target, set(confirmed_of[target]))
-        else:
-            place(proposed, None, set())
+    place_groups(groups, old, confirmed_of, place)
     for t in [t for t in comp if t not in seen and not is_confirmed(t)] + leftovers:
         place([LinkProposal(t)], None, set())
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -133,6 +133,26 @@ def confirmed_by_identity(members: dict[int, tuple[int, str]]) -> dict[int, set[
     return out
 
 
+Placer = Callable[[Sequence[LinkProposal], int | None, set[int]], None]
+
+
+def place_groups(groups: Sequence[Sequence[LinkProposal]], old: dict[int, tuple[int, str]],
+                 confirmed_of: dict[int, set[int]], place: Placer) -> None:
+    """Hand each group's proposed members to ``place(proposed, target, accepted)``: the identity most of the
+    group's confirmed members are in (those already accepted there), else ``None`` (the placer picks one)."""
+    for g in groups:
+        confirmed = [p.tracklet_id for p in g if old.get(p.tracklet_id, (0, ""))[1] == "confirmed"]
+        proposed = [p for p in g if old.get(p.tracklet_id, (0, ""))[1] != "confirmed"]
+        if not proposed:
+            continue
+        if confirmed:
+            votes = Counter(old[t][0] for t in confirmed)
+            target = max(votes, key=lambda iid: (votes[iid], -iid))
+            place(proposed, target, set(confirmed_of[target]))
+        else:
+            place(proposed, None, set())
+
+
 def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal]]) -> None:
     """Replace every *proposed* membership by the linker's ``groups`` (one group = one identity).
 
@@ -157,7 +177,7 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
     rows: list[tuple[int, int, float | None, float | None, str | None]] = []
     leftovers: list[int] = []
 
-    def place(proposed: list[LinkProposal], target: int | None, accepted: set[int]) -> None:
+    def place(proposed: Sequence[LinkProposal], target: int | None, accepted: set[int]) -> None:
         if target is None:
             votes = Counter(old[p.tracklet_id][0] for p in proposed if p.tracklet_id in old)
             free = [(n, -iid) for iid, n in votes.items() if iid not in claimed]
@@ -170,17 +190,7 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
             accepted.add(p.tracklet_id)
             rows.append((p.tracklet_id, target, p.cost, p.confidence, p.reason))
 
-    for g in groups:
-        confirmed = [p.tracklet_id for p in g if old.get(p.tracklet_id, (0, ""))[1] == "confirmed"]
-        proposed = [p for p in g if old.get(p.tracklet_id, (0, ""))[1] != "confirmed"]
-        if not proposed:
-            continue
-        if confirmed:
-            votes = Counter(old[t][0] for t in confirmed)
-            target = max(votes, key=lambda iid: (votes[iid], -iid))
-            place(proposed, target, set(confirmed_of[target]))
-        else:
-            place(proposed, None, set())
+    place_groups(groups, old, confirmed_of, place)
     loose = sorted(t for t in known - seen if old.get(t, (0, ""))[1] != "confirmed")
     for t in loose + leftovers:
         place([LinkProposal(t)], None, set())
