@@ -3,6 +3,7 @@ by ``gui.workers.QueryRunner``. No Qt here."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -69,7 +70,7 @@ def item_key(item: ReviewItem) -> tuple[Any, ...]:
 
 def queue_items(store: Any) -> list[ReviewItem]:
     """``reid.link.review_queue.review_items`` (proposed links and suggested merges, most valuable decision
-    first); a file without a stored threshold: its proposed links, least confident first."""
+    first); a file without a stored threshold: its proposed links, least confident first (p NaN)."""
     if store.get_meta("link_threshold"):
         try:
             return review_items(store)
@@ -77,7 +78,7 @@ def queue_items(store: Any) -> list[ReviewItem]:
             pass
     rows = [store.tracklet(t) for t in store.review_queue()]
     return [
-        ReviewItem("link", r.identity_id, None, r.id, None, r.cost or 0.0, 0.0, 1, 0.0)
+        ReviewItem("link", r.identity_id, None, r.id, None, r.cost or 0.0, math.nan, 1, 0.0)
         for r in rows
         if r is not None and r.identity_id is not None
     ]

@@ -13,6 +13,7 @@ after the reviewer is told and presses Ctrl+N again. Away from the item, Y and N
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gui import jobs
@@ -144,12 +145,12 @@ class ReviewFlow:
             self.shell.show_status(
                 f"suggested merge ({step.total} in the queue): identity #{item.identity} "
                 f"and #{item.other}, tracklets {item.tracklet} and {item.partner} "
-                f"{item.cost:.3f} apart — Y joins them, N keeps them apart, Ctrl+N skips"
+                f"{item.cost:.3f} apart{_chance(item)} — Y joins them, N keeps them apart, Ctrl+N skips"
             )
         else:
             self.shell.show_status(
                 f"proposed link ({step.total} in the queue): tracklet {item.tracklet}, "
-                f"cost {item.cost:.3f} — Y confirms, N rejects, Ctrl+N skips"
+                f"cost {item.cost:.3f}{_chance(item)} — Y confirms, N rejects, Ctrl+N skips"
             )
 
     def go_to_tracklet(self, tracklet_id: int) -> None:
@@ -185,3 +186,9 @@ class ReviewFlow:
 
 def _label(r: IdentitySummary) -> str:
     return f"#{r.id} {r.name}".strip() + f" — {', '.join(r.cameras)}"
+
+
+def _chance(item: ReviewItem) -> str:
+    """The item's link probability beside its cost (``reid.link.probability``); nothing when the file records
+    no threshold to read the cost against."""
+    return f", p(right) {item.p:.2f}" if math.isfinite(item.p) else ""

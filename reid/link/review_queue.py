@@ -7,8 +7,8 @@
   missed link. Y merges them, N keeps them apart (cannot-links between their tracklets).
 
 Items are ordered by what a decision is worth: ``uncertainty × moves``, where uncertainty is ``1 - |2p - 1|``
-(1 at p = 0.5) and ``p`` a link probability from the cost, ``1 / (1 + exp(slope (cost / threshold - 1)))``:
-0.5 at the threshold. **p is not calibrated** (no measured slope yet); it only orders the queue. ``moves``
+(1 at p = 0.5) and ``p`` the link probability of the cost (``reid.link.probability.link_probability``, a logistic
+in cost / threshold fitted on the tuning splits and checked on the held-out ones). ``moves``
 is how many tracklets the answer moves: 1 for a link, the smaller identity's size for a merge.
 
 Time plausibility is by time alone (the store keeps no learned topology): two identities may be one person
@@ -30,6 +30,7 @@ import numpy as np
 from reid.distances import pairwise_distance_numpy
 from reid.errors import ReviewError
 from reid.link.camera_centring import CENTRING_META, centre_rows, stored_shifts
+from reid.link.probability import link_probability
 from reid.store import Store
 from reid.store.queries import Membership, memberships, tracklet_index
 
@@ -41,9 +42,6 @@ class QueueConfig:
     """What the queue holds and how it ranks it."""
 
     reach: float = 1.3  # suggested merges up to this multiple of the link threshold (just past it)
-    slope: float = (
-        8.0  # p = logistic(slope (1 - cost / threshold)): p(0.5 thr) = 0.98, p(1.3 thr) = 0.08; not fitted
-    )
     max_gap_s: float = 60.0  # as reid.link.topology.TopologyConfig.max_gap: the longest plausible transit
     max_overlap_s: float = (
         5.0  # as TopologyConfig.max_overlap: two cameras may see one person at once this long
@@ -57,7 +55,7 @@ class ReviewItem:
     ``kind="link"``: is ``tracklet`` the same person as the rest of ``identity``? (``other``/``partner`` None.)
     ``kind="merge"``: are identities ``identity`` and ``other`` one person? ``identity`` is the one kept on Y
     (the larger); ``tracklet``/``partner`` their closest cross-camera, time-plausible tracklets (to show).
-    ``cost``: the link cost or the identities' linkage distance; ``p``: link probability (not calibrated);
+    ``cost``: the link cost or the identities' linkage distance; ``p``: link probability (``link_probability``);
     ``moves``: tracklets the answer moves; ``value``: ``(1 - |2p - 1|) × moves``, the queue's order."""
 
     kind: Literal["link", "merge"]
@@ -71,12 +69,6 @@ class ReviewItem:
     value: float
 
 
-def link_probability(cost: float, threshold: float, slope: float) -> float:
-    """``1 / (1 + exp(slope (cost / threshold - 1)))``: 0.5 at the threshold. Not calibrated."""
-    z = slope * (cost / threshold - 1.0)
-    return 1.0 / (1.0 + math.exp(min(z, 700.0)))
-
-
 def _item(
     kind: Literal["link", "merge"],
     identity: int,
@@ -88,7 +80,7 @@ def _item(
     threshold: float,
     cfg: QueueConfig,
 ) -> ReviewItem:
-    p = link_probability(cost, threshold, cfg.slope)
+    p = link_probability(cost, threshold)
     return ReviewItem(
         kind, identity, other, tracklet, partner, cost, p, moves, (1.0 - abs(2.0 * p - 1.0)) * moves
     )
@@ -225,7 +217,9 @@ def review_items(store: Store, cfg: QueueConfig | None = None) -> list[ReviewIte
     embeddings = centre_rows(index.embeddings, index.cameras, stored_shifts(store.get_meta(CENTRING_META)))
     rows = [
         _Row(int(i), str(c), float(a), float(b), e)
-        for i, c, a, b, e in zip(index.ids, index.cameras, index.first_time, index.last_time, embeddings, strict=True)
+        for i, c, a, b, e in zip(
+            index.ids, index.cameras, index.first_time, index.last_time, embeddings, strict=True
+        )
     ]
     return rank_items(
         rows, store.read(memberships), store.link_constraints().cannot_link, site_threshold(store), cfg

@@ -71,6 +71,7 @@ def test_the_queue_starts_at_its_top_and_answers_merges_and_links(qtbot, site):
     assert log_actions(db) == ["merge", "keep_apart"]
     assert on_screen(window) == (5, 10)
     assert "proposed link" in window.status_label.text()
+    assert "p(right) 0." in window.status_label.text()  # the fitted link probability beside the cost
     key(qtbot, window, *NEXT)  # skip 10
     assert window.current_tracklet() == 12
     for tid in (12, 9, 7):  # Y confirms and moves on; the skipped 10 is not shown again

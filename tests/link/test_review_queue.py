@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from review_site import at_distance, build, link
 
 from reid.errors import ReviewError
-from reid.link.review_queue import QueueConfig, link_probability, rank_items, review_items
+from reid.link.probability import link_probability
+from reid.link.review_queue import QueueConfig, rank_items, review_items
 from reid.store import Store
 from reid.store.queries import memberships
 
@@ -44,12 +43,6 @@ def site(tmp_path):
         yield store, dict(a=a, b=b, c=c, d=d, e=e, f=f, g=g)
 
 
-def test_probability_is_one_half_at_the_threshold_and_falls_with_cost():
-    assert link_probability(THR, THR, 8.0) == pytest.approx(0.5)
-    assert link_probability(0.5 * THR, THR, 8.0) == pytest.approx(1 / (1 + math.exp(-4)))
-    assert link_probability(1.3 * THR, THR, 8.0) < 0.1 < link_probability(0.9 * THR, THR, 8.0)
-
-
 def test_queue_holds_the_link_and_the_one_plausible_merge(site):
     store, t = site
     items = review_items(store)
@@ -61,13 +54,13 @@ def test_queue_holds_the_link_and_the_one_plausible_merge(site):
     assert {m.identity, m.other} == {iid[t["b"]], iid[t["d"]]}
     assert {m.tracklet, m.partner} == {t["b"], t["d"]}
     assert m.cost == pytest.approx(0.55, abs=1e-5)
-    assert m.p == pytest.approx(link_probability(0.55, THR, 8.0), abs=1e-5) and m.moves == 1
+    assert m.p == pytest.approx(link_probability(0.55, THR), abs=1e-5) and m.moves == 1  # the fitted p
 
 
 def test_queue_orders_by_value_nearest_one_half_first(site):
     store, _ = site
     items = review_items(store)
-    # the merge at 1.1 x threshold (p ~0.31) is worth more than the link at 0.6 x threshold (p ~0.96)
+    # the merge at 1.1 x threshold (p ~0.52) is worth more than the link at 0.6 x threshold (p ~0.84)
     assert [i.kind for i in items] == ["merge", "link"]
     assert items[0].value > items[1].value
     assert all(i.value == pytest.approx((1 - abs(2 * i.p - 1)) * i.moves) for i in items)
