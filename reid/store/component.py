@@ -13,15 +13,12 @@ identity keeps its cost, confidence and reason.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from reid.errors import StoreError
 from reid.store.rows import LinkProposal
-from reid.store.writer import check_groups, confirmed_by_identity, insert_id, place_groups
-
-Row = tuple[int, float | None, float | None, str | None]  # identity, cost, confidence, reason
+from reid.store.writer import check_groups, confirmed_by_identity, place_groups
 
 
 @dataclass(frozen=True)
@@ -96,34 +93,8 @@ def apply_component(
             cannot.setdefault(a, set()).add(b)
             cannot.setdefault(b, set()).add(a)
 
-    claimed: set[int] = set(confirmed_of)
-    created: list[int] = []
-    rows: dict[int, Row] = {}
-    leftovers: list[int] = []
-
-    def place(proposed: Sequence[LinkProposal], target: int | None, accepted: set[int]) -> None:
-        if target is None:
-            votes = Counter(old[p.tracklet_id][0] for p in proposed if p.tracklet_id in old)
-            free = [(n, -iid) for iid, n in votes.items() if iid not in claimed]
-            if free:
-                target = -max(free)[1]
-            else:
-                target = insert_id(conn, "INSERT INTO identities DEFAULT VALUES")
-                created.append(target)
-            claimed.add(target)
-        for p in sorted(proposed, key=lambda p: (p.cost is not None, p.cost or 0.0)):
-            if cannot.get(p.tracklet_id, set()) & accepted:
-                leftovers.append(p.tracklet_id)
-                continue
-            accepted.add(p.tracklet_id)
-            rows[p.tracklet_id] = (target, p.cost, p.confidence, p.reason)
-
-    def is_confirmed(t: int) -> bool:
-        return old.get(t, (0, ""))[1] == "confirmed"
-
-    place_groups(groups, old, confirmed_of, place)
-    for t in [t for t in comp if t not in seen and not is_confirmed(t)] + leftovers:
-        place([LinkProposal(t)], None, set())
+    loose = [t for t in comp if t not in seen and old.get(t, (0, ""))[1] != "confirmed"]
+    rows, created = place_groups(conn, groups, old, cannot, loose)
 
     # a tracklet that stays in its identity keeps its row (cost, confidence, reason): only moves are written
     moved = sorted(t for t, row in rows.items() if t not in old or old[t][0] != row[0])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -133,13 +133,42 @@ def confirmed_by_identity(members: dict[int, tuple[int, str]]) -> dict[int, set[
     return out
 
 
-Placer = Callable[[Sequence[LinkProposal], int | None, set[int]], None]
+MemberRow = tuple[int, float | None, float | None, str | None]  # identity, cost, confidence, reason
 
 
-def place_groups(groups: Sequence[Sequence[LinkProposal]], old: dict[int, tuple[int, str]],
-                 confirmed_of: dict[int, set[int]], place: Placer) -> None:
-    """Hand each group's proposed members to ``place(proposed, target, accepted)``: the identity most of the
-    group's confirmed members are in (those already accepted there), else ``None`` (the placer picks one)."""
+def place_groups(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal]],
+                 old: dict[int, tuple[int, str]], cannot: dict[int, set[int]],
+                 loose: Sequence[int]) -> tuple[dict[int, MemberRow], list[int]]:
+    """Where each proposed tracklet of ``groups`` (and each of ``loose``, alone) goes: ``({tracklet: row},
+    identities created)``.
+
+    ``old``: ``{tracklet: (identity, state)}`` before; ``cannot``: each tracklet's cannot-link partners. A group
+    with confirmed members joins the identity most of them are in; one without reuses the identity most of
+    its tracklets were in, when no other group took it, else a new one. A tracklet that would share an
+    identity with one it cannot link to becomes a singleton."""
+    confirmed_of = confirmed_by_identity(old)
+    claimed: set[int] = set(confirmed_of)
+    created: list[int] = []
+    rows: dict[int, MemberRow] = {}
+    leftovers: list[int] = []
+
+    def place(proposed: Sequence[LinkProposal], target: int | None, accepted: set[int]) -> None:
+        if target is None:
+            votes = Counter(old[p.tracklet_id][0] for p in proposed if p.tracklet_id in old)
+            free = [(n, -iid) for iid, n in votes.items() if iid not in claimed]
+            if free:
+                target = -max(free)[1]
+            else:
+                target = insert_id(conn, "INSERT INTO identities DEFAULT VALUES")
+                created.append(target)
+            claimed.add(target)
+        for p in sorted(proposed, key=lambda p: (p.cost is not None, p.cost or 0.0)):
+            if cannot.get(p.tracklet_id, set()) & accepted:
+                leftovers.append(p.tracklet_id)
+                continue
+            accepted.add(p.tracklet_id)
+            rows[p.tracklet_id] = (target, p.cost, p.confidence, p.reason)
+
     for g in groups:
         confirmed = [p.tracklet_id for p in g if old.get(p.tracklet_id, (0, ""))[1] == "confirmed"]
         proposed = [p for p in g if old.get(p.tracklet_id, (0, ""))[1] != "confirmed"]
@@ -151,6 +180,9 @@ def place_groups(groups: Sequence[Sequence[LinkProposal]], old: dict[int, tuple[
             place(proposed, target, set(confirmed_of[target]))
         else:
             place(proposed, None, set())
+    for t in list(loose) + leftovers:
+        place([LinkProposal(t)], None, set())
+    return rows, created
 
 
 def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal]]) -> None:
@@ -165,7 +197,6 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
     known = {r[0] for r in conn.execute("SELECT id FROM tracklets")}
     old: dict[int, tuple[int, str]] = {
         r[0]: (r[1], r[2]) for r in conn.execute("SELECT tracklet_id, identity_id, state FROM identity_members")}
-    confirmed_of = confirmed_by_identity(old)
     cannot: dict[int, set[int]] = {}
     for a, b in conn.execute("SELECT tracklet_a, tracklet_b FROM cannot_link"):
         cannot.setdefault(a, set()).add(b)
@@ -173,30 +204,11 @@ def apply_links(conn: sqlite3.Connection, groups: Sequence[Sequence[LinkProposal
 
     seen = check_groups(groups, known, "apply_links: no tracklet {}", "apply_links")
 
-    claimed: set[int] = set(confirmed_of)
-    rows: list[tuple[int, int, float | None, float | None, str | None]] = []
-    leftovers: list[int] = []
-
-    def place(proposed: Sequence[LinkProposal], target: int | None, accepted: set[int]) -> None:
-        if target is None:
-            votes = Counter(old[p.tracklet_id][0] for p in proposed if p.tracklet_id in old)
-            free = [(n, -iid) for iid, n in votes.items() if iid not in claimed]
-            target = -max(free)[1] if free else insert_id(conn, "INSERT INTO identities DEFAULT VALUES")
-            claimed.add(target)
-        for p in sorted(proposed, key=lambda p: (p.cost is not None, p.cost or 0.0)):
-            if cannot.get(p.tracklet_id, set()) & accepted:
-                leftovers.append(p.tracklet_id)
-                continue
-            accepted.add(p.tracklet_id)
-            rows.append((p.tracklet_id, target, p.cost, p.confidence, p.reason))
-
-    place_groups(groups, old, confirmed_of, place)
     loose = sorted(t for t in known - seen if old.get(t, (0, ""))[1] != "confirmed")
-    for t in loose + leftovers:
-        place([LinkProposal(t)], None, set())
+    rows, _ = place_groups(conn, groups, old, cannot, loose)
 
     conn.execute("DELETE FROM identity_members WHERE state != 'confirmed'")
     conn.executemany("INSERT INTO identity_members(tracklet_id, identity_id, cost, confidence, reason, state) "
-                     "VALUES (?, ?, ?, ?, ?, 'proposed')", rows)
+                     "VALUES (?, ?, ?, ?, ?, 'proposed')", [(t, *row) for t, row in rows.items()])
     conn.execute("DELETE FROM identities WHERE id NOT IN (SELECT identity_id FROM identity_members)")
     start_new_history(conn)
