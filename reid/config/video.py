@@ -13,7 +13,7 @@ from reid.config.checked import DETECTORS, DEVICES, LINKAGES, TRACKERS, Checked
 class DetectorConfig(Checked):
     """Person detector."""
 
-    _choices = {"kind": DETECTORS}
+    _choices = {"kind": DETECTORS, "runtime": ("auto", "openvino", "torch"), "precision": ("fp32", "int8")}
     _ranges = {"conf": (0.0, 1.0), "iou": (0.0, 1.0), "imgsz": (32, None), "batch": (1, None)}
 
     kind: str = "auto"  # auto | yolo | hog | mot (MOTChallenge detections file)
@@ -22,6 +22,8 @@ class DetectorConfig(Checked):
     iou: float = 0.5  # IoU above which non-maximum suppression drops the weaker box
     imgsz: int = 640  # YOLO input size in pixels
     batch: int = 8  # frames per detector call
+    runtime: str = "auto"  # auto: OpenVINO on the CPU (a .pt exported once per frame size to models/exported/)
+    precision: str = "fp32"  # of the OpenVINO export: fp32 (PyTorch's boxes) | int8 (calibrated on the site)
     trust_weights: bool = (  # load a YOLO .pt the safe loader refuses with ultralytics' full unpickler.
         False  # RISK: any code in the file then runs with your permissions; only for files you trust
     )

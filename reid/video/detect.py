@@ -11,12 +11,11 @@ All return, per frame, ``Detections`` with ``boxes`` (N, 4) float32 xyxy pixels 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Protocol, runtime_checkable
 
 import cv2
@@ -29,7 +28,10 @@ from reid.data.motio import MotFrame, read_mot
 from reid.errors import CheckpointError, first_line
 from reid.hub import MODELS_DIR, PYPI_WEIGHTS, fetch_command, find_wheel_member, known_file
 from reid.registry import Registry
+from reid.video.offline import import_ultralytics
+from reid.video.openvino_yolo import OpenVinoYolo
 from reid.video.types import Detections
+from reid.video.yolo_export import CALIBRATION_FRAMES, PRECISIONS, export_openvino, letterbox_shape
 from reid.video.yolo_weights import load_yolo_pt
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ AUTO_WEIGHTS = ("yolov8n.pt", "yolo11n.pt", "yolov8s-fall.pt")
 # flatter than this height/width: on vtest.avi its "Fall" boxes (a cloth on the grass) measure 0.26-0.53,
 # upright pedestrians 1.3 and more.
 MIN_ASPECT_NON_PERSON_MODEL = 0.8
+RUNTIMES = ("auto", "openvino", "torch")  # detector.runtime
 
 
 @runtime_checkable
@@ -52,20 +55,6 @@ class Detector(Protocol):
         """``frames``: (H, W, 3) uint8 BGR images; ``indices``: their frame numbers in the video (0-based;
         image detectors ignore them, file-based ones need them). Returns one ``Detections`` per frame."""
         ...
-
-
-def import_ultralytics() -> ModuleType:
-    """Import ultralytics offline: no downloads, no pip auto-install, no update checks, no usage analytics."""
-    os.environ["YOLO_OFFLINE"] = "1"  # read once, when ultralytics.utils is first imported
-    os.environ["YOLO_AUTOINSTALL"] = "false"
-    import ultralytics
-    from ultralytics import utils
-    from ultralytics.utils import checks, events
-
-    # In case ultralytics was imported before this function ran, switch off what read the environment then.
-    utils.ONLINE = checks.ONLINE = events.ONLINE = False
-    events.events.enabled = False
-    return ultralytics
 
 
 def _download_hub_name(path: Path) -> Path:
@@ -103,6 +92,12 @@ class YoloDetector:
     ``min_aspect=None`` picks 0 for person-class models and ``MIN_ASPECT_NON_PERSON_MODEL`` otherwise.
     A ``.pt`` is read by ``reid.video.yolo_weights.load_yolo_pt`` (an allow-list, no code from the file);
     ``trust_weights`` lets ultralytics fully unpickle one that the allow-list refuses.
+
+    ``runtime``: ``torch`` runs the model in PyTorch; ``openvino`` runs a ``.pt`` on the CPU as an OpenVINO IR
+    exported once per frame shape into ``cache_dir`` (``reid.video.yolo_export``) at ``precision`` (``fp32``:
+    PyTorch's boxes; ``int8``: calibrated on the first ``CALIBRATION_FRAMES`` frames of that shape, which are
+    detected in fp32 meanwhile); ``auto`` is openvino for a ``.pt`` on the CPU when openvino is installed.
+    When the IR cannot be had, detection goes on in PyTorch after a one-line warning.
     """
 
     def __init__(
@@ -115,6 +110,9 @@ class YoloDetector:
         batch: int = 8,
         min_aspect: float | None = None,
         trust_weights: bool = False,
+        runtime: str = "torch",
+        precision: str = "fp32",
+        cache_dir: str | Path = MODELS_DIR / "exported",
     ):
         path = Path(weights)
         if not path.is_file() and not (path.suffix == ".yaml" and path.parent == Path(".")):  # ultralytics' own yaml
@@ -140,21 +138,71 @@ class YoloDetector:
             from ultralytics.cfg import DEFAULT_CFG_DICT
 
             self.precision = {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
-        self.name = f"yolo:{path.name}"
+        self.weights, self.trust_weights = path, trust_weights
+        self.runtime = self._pick_runtime(runtime, precision)
+        self.ir_precision, self.cache_dir = precision, Path(cache_dir)
+        self._runners: dict[tuple[tuple[int, int], str], OpenVinoYolo] = {}
+        self._calibration: dict[tuple[int, int], list[np.ndarray]] = {}
+        self.name = f"yolo:{path.name}" + (f"@openvino-{precision}" if self.runtime == "openvino" else "")
         log.debug("%s classes %s, people = %s", path, names, person or "all classes")
+
+    def _pick_runtime(self, runtime: str, precision: str) -> str:
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"detector.runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
+        if precision not in PRECISIONS:
+            raise ConfigError(f"detector.precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+        if runtime == "torch":
+            return "torch"
+        why = ("the weights are not a .pt" if self.weights.suffix != ".pt"
+               else "it runs on the CPU only" if self.device != "cpu" else None)  # fmt: skip
+        if why is None and importlib.util.find_spec("openvino") is None:
+            why = "openvino is not installed (pip install openvino)"
+        if why is None:
+            return "openvino"
+        if runtime == "openvino":
+            log.warning("detector: OpenVINO not used (%s); running YOLO in PyTorch", why)
+        return "torch"
+
+    def _openvino(self, shape: tuple[int, int], frames: Sequence[np.ndarray]) -> OpenVinoYolo | None:
+        """The IR runner for frames of ``shape`` (exported on first need), or None once the export failed."""
+        precision = self.ir_precision
+        if precision == "int8" and (shape, "int8") not in self._runners:
+            seen = self._calibration.setdefault(shape, [])
+            seen.extend(f.copy() for f in frames[: CALIBRATION_FRAMES - len(seen)])
+            precision = "int8" if len(seen) >= CALIBRATION_FRAMES else "fp32"  # fp32 while calibrating
+        key = (shape, precision)
+        if key not in self._runners:
+            size = letterbox_shape(shape, self.imgsz)
+            try:
+                folder = export_openvino(lambda: load_yolo_pt(self.weights, self.trust_weights), self.weights,
+                                         size, precision, self.cache_dir, self._calibration.get(shape, ()))  # fmt: skip
+                self._runners[key] = OpenVinoYolo(folder, threads=torch.get_num_threads())
+            except (CheckpointError, RuntimeError, OSError) as exc:
+                log.warning("detector: %s; running YOLO in PyTorch", first_line(exc))
+                self.runtime = "torch"
+                return None
+            if precision == "int8":
+                self._calibration.pop(shape, None)
+        return self._runners[key]
+
+    def _predict(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        if self.runtime == "openvino":
+            shape = frames[0].shape[:2]
+            runner = self._openvino(shape, frames) if all(f.shape[:2] == shape for f in frames) else None
+            if runner is not None:
+                return runner.predict(frames, self.conf, self.iou, self.classes)
+            if self.runtime == "openvino":  # mixed shapes in one batch: one frame at a time
+                return [p for f in frames for p in self._predict([f])]
+        results: Any = self.model.predict(
+            frames, conf=self.conf, iou=self.iou, imgsz=self.imgsz, device=self.device,
+            classes=self.classes, verbose=False, **self.precision,
+        )  # fmt: skip
+        return [(r.boxes.xyxy.cpu().numpy(), r.boxes.conf.cpu().numpy()) for r in results]
 
     def detect(self, frames: Sequence[np.ndarray], indices: Sequence[int] | None = None) -> list[Detections]:
         out: list[Detections] = []
         for start in range(0, len(frames), self.batch):
-            chunk = list(frames[start : start + self.batch])
-            results = self.model.predict(
-                chunk, conf=self.conf, iou=self.iou, imgsz=self.imgsz, device=self.device,
-                classes=self.classes, verbose=False, **self.precision,
-            )  # fmt: skip
-            r: Any
-            for r in results:
-                boxes = r.boxes.xyxy.cpu().numpy()
-                scores = r.boxes.conf.cpu().numpy()
+            for boxes, scores in self._predict(list(frames[start : start + self.batch])):
                 if self.min_aspect > 0 and len(boxes):
                     keep = (boxes[:, 3] - boxes[:, 1]) >= self.min_aspect * (boxes[:, 2] - boxes[:, 0])
                     boxes, scores = boxes[keep], scores[keep]
@@ -298,14 +346,20 @@ def _auto(cfg: DetectorConfig, device: str | torch.device, models_dir: str | Pat
         return HogDetector(conf=cfg.conf)
     why = "given in the config" if cfg.weights else f"first found of {', '.join(AUTO_WEIGHTS)} in {models_dir}/"
     log.info("detector: YOLO %s (%s)", weights, why)
-    return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch, trust_weights=cfg.trust_weights)
+    return _yolo_detector(weights, cfg, device, models_dir)
+
+
+def _yolo_detector(weights: Path, cfg: DetectorConfig, device: str | torch.device, models_dir: str | Path
+                   ) -> YoloDetector:
+    return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch, trust_weights=cfg.trust_weights,
+                        runtime=cfg.runtime, precision=cfg.precision, cache_dir=Path(models_dir) / "exported")
 
 
 @DETECTORS.register("yolo")
 def _yolo(cfg: DetectorConfig, device: str | torch.device, models_dir: str | Path) -> Detector:
     weights = Path(cfg.weights) if cfg.weights else Path(models_dir) / AUTO_WEIGHTS[0]
     log.info("detector: YOLO %s", weights)
-    return YoloDetector(weights, cfg.conf, cfg.iou, cfg.imgsz, device, cfg.batch, trust_weights=cfg.trust_weights)
+    return _yolo_detector(weights, cfg, device, models_dir)
 
 
 @DETECTORS.register("hog")

@@ -109,8 +109,10 @@ def test_auto_uses_yolo_weights_found_in_models(tmp_path: Path, random_yolo, cap
     (tmp_path / "yolo11n.pt").write_bytes(random_yolo({0: "person"}).read_bytes())
     with caplog.at_level(logging.INFO, logger="reid.video.detect"):
         det = make_detector(DetectorConfig(kind="auto", imgsz=160), models_dir=tmp_path)
-    assert isinstance(det, YoloDetector) and det.name == "yolo:yolo11n.pt"
-    assert "yolo11n.pt" in caplog.text
+    assert isinstance(det, YoloDetector) and det.name == "yolo:yolo11n.pt@openvino-fp32"  # the CPU's fast path
+    assert det.cache_dir == tmp_path / "exported" and "yolo11n.pt" in caplog.text
+    torch_cfg = DetectorConfig(kind="auto", imgsz=160, runtime="torch")
+    assert make_detector(torch_cfg, models_dir=tmp_path).name == "yolo:yolo11n.pt"
 
 
 def test_make_detector_rejects_unknown_kinds(tmp_path: Path) -> None:
