@@ -218,12 +218,13 @@ class ReviewEdits(QObject):
         return sum(not e.undone for e in self.history())
 
     def next_undo(self) -> ReviewLogRow | None:
-        """The entry ``store.undo()`` would revert, when this window wrote it."""
-        entry = _next(self.store, undone=False)
+        """The entry ``store.undo()`` would revert, when this window wrote it (no read of the log before this
+        window wrote anything: the log of a large site takes a while to read)."""
+        entry = _next(self.store, undone=False) if self.mine else None
         return entry if entry is not None and entry.id in self.mine else None
 
     def next_redo(self) -> ReviewLogRow | None:
-        entry = _next(self.store, undone=True)
+        entry = _next(self.store, undone=True) if self.mine else None
         return entry if entry is not None and entry.id in self.mine else None
 
     def undo(self) -> bool:

@@ -1,19 +1,24 @@
 """Jobs of the review window: plain functions of a read-only ``reid.store.Store``, run off the GUI thread
-by ``gui.workers.QueryRunner``. No Qt here."""
+by ``gui.workers.QueryRunner``. No Qt here.
+
+``reid.link`` (which imports torch: ~600 MB and seconds of start-up) is imported inside the jobs that need it,
+in the worker, so the window opens without it.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from reid.distances import paired_distance_numpy
 from reid.errors import ReviewError
-from reid.link.calibrate import DEFAULT_THRESHOLD  # when the database does not record its own threshold
-from reid.link.review_queue import ReviewItem, review_items
+
+if TYPE_CHECKING:
+    from reid.link.review_queue import ReviewItem
 
 Job = Callable[[Any], Any]  # receives the worker's read-only Store
 
@@ -22,9 +27,16 @@ def link_threshold(store: Any) -> float:
     """The threshold the linker used (meta ``link_threshold``) or the default of ``LinkConfig``."""
     value = store.get_meta("link_threshold")
     try:
-        return float(value) if value is not None else DEFAULT_THRESHOLD
+        return float(value) if value is not None else _default_threshold()
     except ValueError:
-        return DEFAULT_THRESHOLD
+        return _default_threshold()
+
+
+def _default_threshold() -> float:
+    """``LinkConfig``'s default threshold, for a database that does not record its own."""
+    from reid.link.calibrate import DEFAULT_THRESHOLD
+
+    return DEFAULT_THRESHOLD
 
 
 def threshold_source(store: Any) -> str:
@@ -71,6 +83,8 @@ def item_key(item: ReviewItem) -> tuple[Any, ...]:
 def queue_items(store: Any) -> list[ReviewItem]:
     """``reid.link.review_queue.review_items`` (proposed links and suggested merges, most valuable decision
     first); a file without a stored threshold: its proposed links, least confident first (p NaN)."""
+    from reid.link.review_queue import ReviewItem, review_items
+
     if store.get_meta("link_threshold"):
         try:
             return review_items(store)

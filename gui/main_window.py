@@ -264,7 +264,6 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.empty_state)
         self._set_open(True)
         self.queries.submit(lambda s: s.identity_summaries(), self._identities_loaded, self.query_failed)
-        self.load_overview()
         return True
 
     def close_database(self) -> None:
@@ -329,13 +328,15 @@ class MainWindow(QMainWindow):
         self.identity_list.set_cameras(self.identity_model.cameras())
         if not rows:
             assert self.session is not None
+            self.load_overview()
             self.empty_state.show_empty_database(str(self.session.path))
             self.first_screen = True
             self.loaded.emit()
             return
         self.stack.setCurrentWidget(self.splitter)
-        self.identity_list.select_row(0)
+        self.identity_list.select_row(0)  # queues the first identity's tracklets ...
         self.identity_list.view.setFocus()
+        self.load_overview()  # ... before the overview (it reads every link): the first screen never waits
 
     def load_overview(self) -> None:
         if self.queries is not None:

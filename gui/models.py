@@ -209,8 +209,8 @@ class IdentityFilterProxy(QSortFilterProxyModel):
         return any(v is not None for v in (self.camera, self.status, self.min_cost, self.max_cost))
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if not self.filtering:
-            return True
+        if self.camera is None and self.status is None and self.min_cost is None and self.max_cost is None:
+            return True  # ``filtering`` spelt out: this runs once per identity on every reset
         r = self.sourceModel().summary(source_row)
         if self.camera is not None and self.camera not in r.cameras:
             return False

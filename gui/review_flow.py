@@ -14,13 +14,15 @@ after the reviewer is told and presses Ctrl+N again. Away from the item, Y and N
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gui import jobs
 from gui.edits import ReviewEdits
 from gui.state import REVIEW, ReviewState, Shell
-from reid.link.review_queue import ReviewItem
 from reid.store.rows import IdentitySummary, TrackletRow
+
+if TYPE_CHECKING:
+    from reid.link.review_queue import ReviewItem  # imported by the queue's job, in the worker (torch)
 
 
 class ReviewFlow:

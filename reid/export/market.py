@@ -2,14 +2,15 @@
 index), readable by the generic training reader (``PID_cCAM_*.jpg``), so reviewed matches become training data.
 
 Crops are cut from the source video when its file exists (one pass per video, frames read in order), else
-the stored JPEG thumbnails (at most 128 rows high) are written as they are.
+the stored JPEG thumbnails (at most 128 rows high) are written as they are. The plan holds names, frames and
+boxes only; thumbnails are read one video at a time, and only for the crops a frame could not give.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,16 +34,16 @@ class _Crop:
     video: str
     frame: int
     box: tuple[float, float, float, float]  # xyxy pixels
-    thumbnail: bytes
+    thumbnail: tuple[int, int]  # (tracklet id, rank) of its stored thumbnail, the fallback
 
 
-def read_frames(path: str, frames: Sequence[int]) -> dict[int, np.ndarray]:
-    """Decode ``frames`` (frame numbers, 0-based) of a video file; frames that cannot be read are missing."""
-    out: dict[int, np.ndarray] = {}
+def iter_frames(path: str, frames: Sequence[int]) -> Iterator[tuple[int, np.ndarray]]:
+    """``(frame, BGR image)`` of ``frames`` (frame numbers, 0-based) of a video file, in frame order, one
+    decoded frame held at a time; frames that cannot be read are left out."""
     cap = cv2.VideoCapture(path)
     try:
         if not cap.isOpened():
-            return out
+            return
         pos = 0
         for target in sorted(set(frames)):
             if target < pos or target - pos > SEEK_GAP:
@@ -54,10 +55,14 @@ def read_frames(path: str, frames: Sequence[int]) -> dict[int, np.ndarray]:
             if not ok:
                 break
             pos += 1
-            out[target] = img
+            yield target, img
     finally:
         cap.release()
-    return out
+
+
+def read_frames(path: str, frames: Sequence[int]) -> dict[int, np.ndarray]:
+    """Decode ``frames`` (frame numbers, 0-based) of a video file; frames that cannot be read are missing."""
+    return dict(iter_frames(path, frames))
 
 
 def market_name(pid: int, camera_id: int, frame: int, index: int) -> str:
@@ -69,7 +74,7 @@ def _plan(conn: sqlite3.Connection, reviewed_only: bool, per_tracklet: int) -> l
     state = "AND m.state = 'confirmed'" if reviewed_only else ""
     rows = conn.execute(
         f"""
-        SELECT m.identity_id, t.camera_id, v.path, th.frame, d.x1, d.y1, d.x2, d.y2, th.jpeg
+        SELECT m.identity_id, t.camera_id, v.path, th.frame, d.x1, d.y1, d.x2, d.y2, th.tracklet_id, th.rank
         FROM identity_members m
         JOIN identities i ON i.id = m.identity_id AND i.status = 'active'
         JOIN tracklets t ON t.id = m.tracklet_id
@@ -82,15 +87,30 @@ def _plan(conn: sqlite3.Connection, reviewed_only: bool, per_tracklet: int) -> l
         (per_tracklet,),
     )
     crops, used = [], set()
-    for pid, cam, video, frame, x1, y1, x2, y2, jpeg in rows:
+    for pid, cam, video, frame, x1, y1, x2, y2, tid, rank in rows:
         index = 0
         while market_name(pid, cam, frame, index) in used:
             index += 1
         name = market_name(pid, cam, frame, index)
         used.add(name)
         box = (x1, y1, x2, y2) if x1 is not None else (0.0, 0.0, 0.0, 0.0)
-        crops.append(_Crop(name, video, int(frame), box, bytes(jpeg)))
+        crops.append(_Crop(name, video, int(frame), box, (int(tid), int(rank))))
     return crops
+
+
+def _thumbnails(conn: sqlite3.Connection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """{(tracklet id, rank): JPEG bytes} of the stored thumbnails ``keys``."""
+    out: dict[tuple[int, int], bytes] = {}
+    wanted = set(keys)
+    tracklets = sorted({t for t, _ in wanted})
+    for start in range(0, len(tracklets), 500):  # stay under SQLite's bound-variable limit
+        chunk = tracklets[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT tracklet_id, rank, jpeg FROM thumbnails WHERE tracklet_id IN ({marks})", chunk
+        )
+        out.update(((t, r), bytes(j)) for t, r, j in rows if (t, r) in wanted)
+    return out
 
 
 def _cut(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
@@ -127,7 +147,7 @@ def export_market(
     out = prepare_folder(out_dir) / MARKET_DIR
     with atomic_folder(out, overwrite=overwrite) as tmp:
         crops = store.read(_plan, reviewed_only, per_tracklet)
-        from_video = _write_crops(crops, tmp, video_reader)
+        from_video = _write_crops(store, crops, tmp, video_reader)
     if not crops and reviewed_only:
         log.warning(
             "market export: no confirmed members to export; confirm matches in `reid review` first, or "
@@ -143,21 +163,34 @@ def export_market(
     return out
 
 
-def _write_crops(crops: list[_Crop], out: Path, video_reader: VideoReader | None) -> int:
-    """Every crop as a JPEG in ``out``, cut from its video frame when readable; returns how many were."""
+def _write_crops(store: Store, crops: list[_Crop], out: Path, video_reader: VideoReader | None) -> int:
+    """Every crop as a JPEG in ``out``, cut from its video frame when readable, else its stored thumbnail;
+    returns how many were cut. One video at a time: the default reader holds one decoded frame, a crop is
+    written as soon as it is cut, and only that video's missing thumbnails are read."""
     by_video: dict[str, list[_Crop]] = {}
     for c in crops:
         by_video.setdefault(c.video, []).append(c)
     from_video = 0
     for video, items in by_video.items():
-        images: dict[int, np.ndarray] = {}
-        if video_reader is not None:
-            images = video_reader(video, sorted({c.frame for c in items}))
-        elif Path(video).is_file():
-            images = read_frames(video, sorted({c.frame for c in items}))
+        at_frame: dict[int, list[_Crop]] = {}
         for c in items:
-            crop = _cut(images[c.frame], c.box) if c.frame in images else None
-            jpeg = _encode(crop) if crop is not None else None
-            from_video += jpeg is not None
-            (out / c.name).write_bytes(jpeg if jpeg is not None else c.thumbnail)
+            at_frame.setdefault(c.frame, []).append(c)
+        frames: Iterable[tuple[int, np.ndarray]] = ()
+        if video_reader is not None:
+            frames = video_reader(video, sorted(at_frame)).items()
+        elif Path(video).is_file():
+            frames = iter_frames(video, sorted(at_frame))
+        cut: set[str] = set()
+        for frame, image in frames:
+            for c in at_frame.get(frame, ()):
+                crop = _cut(image, c.box)
+                jpeg = _encode(crop) if crop is not None else None
+                if jpeg is not None:
+                    (out / c.name).write_bytes(jpeg)
+                    cut.add(c.name)
+        rest = [c for c in items if c.name not in cut]
+        stored = store.read(_thumbnails, [c.thumbnail for c in rest]) if rest else {}
+        for c in rest:
+            (out / c.name).write_bytes(stored.get(c.thumbnail, b""))
+        from_video += len(cut)
     return from_video
