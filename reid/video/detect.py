@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -174,9 +175,7 @@ class YoloDetector:
         if key not in self._runners:
             size = letterbox_shape(shape, self.imgsz)
             try:
-                folder = export_openvino(lambda: load_yolo_pt(self.weights, self.trust_weights), self.weights,
-                                         size, precision, self.cache_dir, self._calibration.get(shape, ()))  # fmt: skip
-                self._runners[key] = OpenVinoYolo(folder, threads=torch.get_num_threads())
+                self._runners[key] = self._load_export(size, precision, self._calibration.get(shape, ()))
             except (CheckpointError, RuntimeError, OSError) as exc:
                 log.warning("detector: %s; running YOLO in PyTorch", first_line(exc))
                 self.runtime = "torch"
@@ -184,6 +183,22 @@ class YoloDetector:
             if precision == "int8":
                 self._calibration.pop(shape, None)
         return self._runners[key]
+
+    def _load_export(self, size: tuple[int, int], precision: str, calibration: Sequence[np.ndarray]
+                     ) -> OpenVinoYolo:
+        """The cached export compiled (exported first when missing); a cached one OpenVINO cannot read (a
+        damaged file) is removed and exported again, once."""
+        def export() -> Path:
+            return export_openvino(lambda: load_yolo_pt(self.weights, self.trust_weights), self.weights, size,
+                                   precision, self.cache_dir, calibration)  # fmt: skip
+
+        folder = export()
+        try:
+            return OpenVinoYolo(folder, threads=torch.get_num_threads())
+        except RuntimeError as exc:
+            log.warning("detector: %s: unreadable (%s); exporting it again", folder, first_line(exc))
+            shutil.rmtree(folder, ignore_errors=True)
+            return OpenVinoYolo(export(), threads=torch.get_num_threads())
 
     def _predict(self, frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
         if self.runtime == "openvino":

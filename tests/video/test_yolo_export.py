@@ -139,3 +139,35 @@ def test_openvino_fp32_gives_pytorchs_boxes_on_real_frames(tmp_path: Path) -> No
             iou = torchvision.ops.box_iou(torch.from_numpy(r.boxes), torch.from_numpy(f.boxes))
             matched += int((iou.max(1).values >= 0.95).sum())
     assert matched >= 0.99 * total and sum(len(f.boxes) for f in fast) == total
+
+
+def test_int8_is_calibrated_on_the_first_frames_then_used(random_yolo, tmp_path: Path) -> None:
+    pytest.importorskip("nncf")
+    from reid.video.yolo_export import CALIBRATION_FRAMES
+
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (96, 64, 3), dtype=np.uint8) for _ in range(CALIBRATION_FRAMES + 8)]
+    cache = tmp_path / "exported"
+    det = YoloDetector(random_yolo({0: "person"}), conf=0.01, imgsz=160, runtime="openvino", precision="int8",
+                       cache_dir=cache, batch=8)  # fmt: skip
+    det.detect(frames[:8])  # too few to calibrate on: fp32 meanwhile
+    assert [p.name.rsplit("-", 1)[1] for p in _exports(cache)] == ["fp32_openvino_model"]
+    out = det.detect(frames[8:])
+    assert len(out) == CALIBRATION_FRAMES and det.runtime == "openvino" and det.name.endswith("@openvino-int8")
+    names = sorted(p.name.rsplit("-", 1)[1] for p in _exports(cache))
+    assert names == ["fp32_openvino_model", "int8_openvino_model"]
+    assert not det._calibration  # the frames kept for calibration are let go
+
+
+def test_a_damaged_cached_export_is_exported_again(random_yolo, tmp_path: Path, caplog) -> None:
+    weights = random_yolo({0: "person"})
+    cache = tmp_path / "exported"
+    YoloDetector(weights, conf=0.01, imgsz=160, runtime="openvino", cache_dir=cache).detect([FRAME])
+    (folder,) = _exports(cache)
+    (binary,) = folder.glob("*.bin")
+    binary.write_bytes(binary.read_bytes()[:1000])  # a disk filled up, a copy cut short
+    det = YoloDetector(weights, conf=0.01, imgsz=160, runtime="openvino", cache_dir=cache)
+    with caplog.at_level(logging.WARNING):
+        assert len(det.detect([FRAME])) == 1
+    assert det.runtime == "openvino" and binary.stat().st_size > 1000
+    assert any("exporting it again" in r.getMessage() and str(folder) in r.getMessage() for r in caplog.records)
