@@ -65,7 +65,8 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [
 def cached_detections(manifest: Manifest, cfg: DetectorConfig, folder: Path) -> tuple[dict[str, str], str]:
     """MOTChallenge detection files per camera for detector ``cfg`` (computed once, then read back)."""
     detector = build_detector(cfg, "cpu")
-    folder = folder / detector.name.replace(":", "_").replace("/", "_")
+    size = "" if cfg.imgsz == DetectorConfig().imgsz else f"-imgsz{cfg.imgsz}"  # the name leaves the size out
+    folder = folder / (detector.name.replace(":", "_").replace("/", "_") + size)
     files = {c.name: folder / f"{c.name}.txt" for c in manifest.cameras}
     if all(p.is_file() for p in files.values()):
         return {k: str(v) for k, v in files.items()}, detector.name
