@@ -21,6 +21,12 @@ in batches of 8 against one frame per call, on the same frames, alternated. ``de
 time spent waiting for the background decoder; decoding alone is timed apart.
 
     python benchmarks/bench_pipeline.py [--quick]   # --quick: 10 frames per clip instead of 120, no yolov8s-fall
+
+Runtimes (``--runtimes``, needs models/yolov8s-fall.pt; ``benchmarks/detect_runtime.py``): the detect stage in
+PyTorch FP32 against the OpenVINO exports of the same weights (speed-up and box parity), and ``reid process``
+end to end against ultralytics' ``yolo track`` with the ``.pt`` and with the same IR, on the same frames.
+
+    python benchmarks/bench_pipeline.py --runtimes [--frames N]   # N frames per clip (default 120)
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` and ``reid
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import write_result  # noqa: E402
+from benchmarks.detect_runtime import detect_stage, end_to_end, first_frames  # noqa: E402
 from reid.config import LinkConfig, ModelConfig, PipelineConfig, TrainConfig, to_dict  # noqa: E402
 from reid.engine.checkpoint import save_checkpoint  # noqa: E402
 from reid.link import link_tracklets  # noqa: E402
@@ -199,12 +206,40 @@ def batched_vs_single(detector: YoloDetector, frames: list[np.ndarray], rounds: 
     return {"batched_s_per_frame": best[8], "single_s_per_frame": best[1], "single_over_batched": best[1] / best[8]}
 
 
+def runtimes(limit: int) -> None:
+    """Detect stage per runtime (speed, parity) and end to end against ``yolo track``; prints and writes them."""
+    if not TRAINED.is_file():
+        sys.exit(f"{TRAINED}: missing; run `reid fetch-models`")
+    clips = {"left": ROOT / "examples" / "left.mp4", "right": ROOT / "examples" / "right.mp4"}
+    frames = [f for path in clips.values() for f in first_frames(path, limit)]
+    stage = detect_stage(TRAINED, frames, ROOT / "models" / "exported", rounds=3)
+    print(f"detect stage, {stage['frames']} frames, {stage['threads']} threads:")
+    for name, r in stage.items():
+        if isinstance(r, dict):
+            p = r["parity"]
+            print(f"  {name:14s} {r['s_per_frame'] * 1e3:6.0f} ms/frame  x{r['speedup_vs_torch_fp32']:.2f}  parity "
+                  f"{p['matched']}/{p['reference_boxes']} ({p['share']:.1%}; {p['boxes']} boxes) "
+                  f"{'holds' if p['holds'] else 'FAILS'}  setup {r['setup_s']:.0f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        e2e = end_to_end(TRAINED, clips, limit, Path(tmp))
+    print(f"end to end, {e2e['frames']} frames: reid process {e2e['reid_process_s']:.1f} s; yolo track .pt "
+          f"{e2e['yolo_track_pt_s']:.1f} s (x{e2e['speedup_vs_yolo_track_pt']:.2f}); yolo track IR "
+          f"{e2e['yolo_track_ir_s']:.1f} s (x{e2e['speedup_vs_yolo_track_ir']:.2f})")
+    figures = {"detect_stage": stage, "end_to_end": e2e, "frames_per_clip": limit,
+               "note": "speed-ups are ratios within this run; parity against PyTorch FP32 boxes at IoU >= 0.95"}
+    print(f"wrote {write_result('pipeline-runtimes', figures)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 frames per clip, no trained detector")
     parser.add_argument("--frames", type=int, default=0, help="frames per clip (default 120, quick 10)")
+    parser.add_argument("--runtimes", action="store_true", help="the detector's runtimes only (see above)")
     args = parser.parse_args()
     limit = args.frames or (10 if args.quick else 120)
+    if args.runtimes:
+        runtimes(limit)
+        return
     manifest = load_manifest(MANIFEST)
     link_cfg = LinkConfig(transit=dict(manifest.transit))
 
