@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dim", type=int, default=64, help="embedding size")
+    parser.add_argument("--hours", type=float, help="recording length per camera (default: two 6-minute files)")
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
     if args.out.exists():
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         with Store(args.out) as store:
-            counts = populate(store, args.tracklets, args.cameras, args.seed, args.dim)
+            counts = populate(store, args.tracklets, args.cameras, args.seed, args.dim, hours=args.hours)
     except ReidError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 
 from reid.config import LinkConfig
+from reid.link.candidates import paired_distances
 from reid.link.cross_calibrate import cross_threshold
-from reid.losses import paired_distance_numpy
 from reid.metrics.verification import threshold_at_far
 
 # Measured on the synthetic scene with the hand-crafted descriptor (docs/linking.md "Thresholds"); only used
@@ -71,16 +71,18 @@ def known_pairs(features: Sequence[Any], constraints: Any = None) -> tuple[np.nd
     t0 = np.array([f.first_time for f in features], np.float64)
     t1 = np.array([f.last_time for f in features], np.float64)
     i, j = _overlapping(cams, t0, t1)
-    diff = {(int(min(a, b)), int(max(a, b))) for a, b in zip(i, j, strict=True)}
-    for a, b in getattr(constraints, "cannot_link", None) or ():
-        if a in index and b in index:
-            diff.add(tuple(sorted((index[a], index[b]))))  # type: ignore[arg-type]
+    cannot = [sorted((index[a], index[b])) for a, b in getattr(constraints, "cannot_link", None) or ()
+              if a in index and b in index]
+    # sorted distinct rows, as a sorted set of tuples would give, without a Python tuple per pair
+    diff = np.unique(np.concatenate([np.stack([np.minimum(i, j), np.maximum(i, j)], 1).astype(np.int64),
+                                     np.array(cannot, np.int64).reshape(-1, 2)]), axis=0)
     same: set[tuple[int, int]] = set()
     for group in getattr(constraints, "must_link", None) or ():
         members = sorted(index[t] for t in group if t in index)
         same.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
-    as_array = lambda s: np.array(sorted(s), np.int64).reshape(-1, 2)  # noqa: E731
-    return as_array(diff), as_array(same - diff)
+    same_pairs = np.array(sorted(same), np.int64).reshape(-1, 2)
+    n = len(features)
+    return diff, same_pairs[~np.isin(same_pairs[:, 0] * n + same_pairs[:, 1], diff[:, 0] * n + diff[:, 1])]
 
 
 def _overlapping(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +106,7 @@ def _overlapping(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> tuple[np.n
 
 def pair_distances(emb: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Distances of index pairs (rows of ``pairs``) by the project's one distance."""
-    return paired_distance_numpy(emb[pairs[:, 0]], emb[pairs[:, 1]])
+    return paired_distances(emb, pairs[:, 0], pairs[:, 1])
 
 
 def resolve_threshold(features: Sequence[Any], constraints: Any, cfg: LinkConfig,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from reid.link.topology import GRID, UNKNOWN, Topology, Transition, zones_near
+from reid.link.topology import GRID, UNKNOWN, Topology, Transition
 
 # How far (fractions of the frame) a person lost by the tracker may have walked before being picked up again
 # in the same camera: people in the sample cross a 384-px view in 10-15 s (~0.08 of it per second); the margin
@@ -39,6 +39,7 @@ class Routes:
         self.entry_xy = np.array([getattr(f, "entry", None) or nan for f in feats], np.float64).reshape(-1, 2)
         if topology:
             self.gated, self.lo, self.hi = topology.tables(cameras)
+            self._lo_flat, self._hi_flat = self.lo.ravel(), self.hi.ravel()  # indexed by _cell
 
     def continues(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
         """Same-camera pairs where q starts near where p ended: within ``REACH_PER_S`` times the gap plus ``REACH_MARGIN``
@@ -52,11 +53,20 @@ class Routes:
         track of one camera where it was lost."""
         if not self.topology:
             return np.zeros(len(p), bool)
-        cp, cq = self.cams[p], self.cams[q]
+        z = GRID * GRID + 1
+        base = (self.cams[p] * len(self.names) + self.cams[q]) * (z * z)  # flat cell of (cp, cq, 0, 0)
         through = np.zeros(len(p), bool)
-        for ez in self.exit[p].T:  # each zone near p's exit, against each near q's entry
-            for nz in self.entry[q].T:
-                through |= (gap >= self.lo[cp, cq, ez, nz]) & (gap <= self.hi[cp, cq, ez, nz])
+        exits, entries = self.exit[p].T, self.entry[q].T
+        many = len(p) > 4096  # worth skipping a column that is only padding (no point near another zone)
+        for k, ez in enumerate(exits):  # each zone near p's exit, against each near q's entry
+            if many and k and np.array_equal(ez, exits[0]):
+                continue
+            row = base + ez * z
+            for m, nz in enumerate(entries):
+                if many and m and np.array_equal(nz, entries[0]):
+                    continue
+                cell = row + nz
+                through |= (gap >= self._lo_flat[cell]) & (gap <= self._hi_flat[cell])
         return through | self.continues(p, q, gap)
 
     def allowed(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
@@ -66,6 +76,13 @@ class Routes:
             return np.ones(len(p), bool)
         cp, cq = self.cams[p], self.cams[q]
         return np.where(cp == cq, self.continues(p, q, gap), ~self.gated[cp, cq] | self.inside(p, q, gap))
+
+    def reach(self, a: int, b: int) -> float:
+        """The longest gap (s) a step from camera code ``a`` to another camera ``b`` may have: the latest end of its
+        learned transitions; inf where the pair is not gated (or ``a == b``: same-camera steps are not gated here)."""
+        if not self.topology or a == b or not self.gated[a, b]:
+            return float(np.inf)
+        return float(self.hi[a, b].max())
 
     @property
     def max_bonus(self) -> float:
@@ -91,12 +108,23 @@ class Routes:
 
 
 def zone_table(points: list[Any], margin: float) -> np.ndarray:
-    """(n, 4) zones within ``margin`` of each point (``zones_near``; at most 4 while the margin is under half a
-    zone), padded with its own zone; unknown is zone ``GRID * GRID``, the tables' union row."""
-    out = np.full((len(points), 4), GRID * GRID, np.int64)
-    for k, point in enumerate(points):
-        near = [GRID * GRID if z == UNKNOWN else z for z in zones_near(point, margin)]
-        out[k] = (near + [near[0]] * 4)[:4]
+    """(n, 4) zones within ``margin`` of each point (``zones_near``, vectorised; at most 4 while the margin is under
+    half a zone), padded with its own zone; unknown is zone ``GRID * GRID``, the tables' union row."""
+    known = np.array([p is not None for p in points], bool)
+    xy = np.array([p if p is not None else (0.0, 0.0) for p in points], np.float64).reshape(-1, 2)
+    cells = lambda x, y: (np.clip(np.trunc(y * GRID), 0, GRID - 1) * GRID  # noqa: E731
+                          + np.clip(np.trunc(x * GRID), 0, GRID - 1)).astype(np.int64)
+    # its own zone, then those of the 9 nudged points in zones_near's order; each kept at its first appearance
+    near = np.stack([cells(xy[:, 0], xy[:, 1])] + [cells(xy[:, 0] + dx, xy[:, 1] + dy)
+                                                   for dx in (-margin, 0.0, margin) for dy in (-margin, 0.0, margin)], 1)
+    first = np.ones(near.shape, bool)
+    for j in range(1, near.shape[1]):
+        first[:, j] = ~np.any(near[:, :j] == near[:, j:j + 1], axis=1)
+    out = np.repeat(near[:, :1], 4, axis=1)
+    rank = np.cumsum(first, axis=1) - 1  # the k-th distinct zone goes to column k
+    r, c = np.nonzero(first & (rank < 4))
+    out[r, rank[r, c]] = near[r, c]
+    out[~known] = GRID * GRID
     return out
 
 

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from reid.config import LinkConfig
+from reid.link.candidates import paired_distances
 from reid.link.gating import Routes, windows
 from reid.link.linkage import reduce_linkage, reranked
 from reid.link.sightings import Sightings, ranges
-from reid.link.topology import Topology
-from reid.losses import paired_distance_numpy, pairwise_distance_numpy
+from reid.link.topology import Topology, Transition
+from reid.losses import pairwise_distance_numpy
 from reid.store.rows import LinkProposal
 
 log = logging.getLogger(__name__)
@@ -182,12 +183,13 @@ class Linker:
         does not depend on which block it was found in."""
         if self.dense is not None:
             return self.dense[i, j].astype(np.float64)
-        return paired_distance_numpy(self.emb[i], self.emb[j])
+        return paired_distances(self.emb, i, j)
 
     def scaled(self, dist: np.ndarray, bonus: np.ndarray) -> np.ndarray:
         """Through a learned transition the threshold is thr + bonus: scale the distance so that every cost is
         compared with thr (and stays >= 0, so a reviewer's cost and confidence read as before)."""
-        return dist * (self.thr / (self.thr + bonus))
+        total = self.thr + bonus
+        return dist * np.divide(self.thr, total, out=np.ones_like(total, dtype=np.float64), where=total > 0)
 
     def pair_costs(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Cost of merging units ``i[k]`` and ``j[k]`` alone: their distance, scaled by the pair's bonus."""
@@ -215,7 +217,8 @@ class Linker:
         for a in range(ncam):
             for b in range(a, ncam):
                 rows_all, cols = by_cam[a], by_cam[b]
-                hi = max(self.hi[a, b], self.hi[b, a])
+                # the transit windows, and between cameras the learned transitions: a gated pair is never further apart
+                hi = max(min(self.hi[a, b], self.route.reach(a, b)), min(self.hi[b, a], self.route.reach(b, a)))
                 gated = np.isfinite(hi) and len(cols) > 0
                 col_t0 = self.t0[cols]
                 max_dur = float((self.t1[cols] - col_t0).max()) if len(cols) else 0.0
@@ -260,6 +263,28 @@ class Linker:
                              np.concatenate([xs, ys]))
         return bool(np.all(self.steps_ok(p, q)))
 
+    def legal_merges(self, xs: np.ndarray, sx: np.ndarray, ys: np.ndarray, sy: np.ndarray) -> np.ndarray:
+        """``legal_merge`` of merges k = 0..m-1 at once (members as ``cluster_costs`` takes them), (m,) bool."""
+        m = len(sx)
+        ok = np.ones(m, bool)
+        group = np.concatenate([np.repeat(np.arange(m), sx), np.repeat(np.arange(m), sy)])
+        units = np.concatenate([xs, ys])
+        if self.cannot:
+            ox, oy = np.cumsum(sx) - sx, np.cumsum(sy) - sy
+            for k in range(m):
+                yset = set(ys[oy[k]:oy[k] + sy[k]].tolist())
+                ok[k] = not any(self.cannot.get(x, set()) & yset for x in xs[ox[k]:ox[k] + sx[k]].tolist())
+        sight = self.sight
+        row, s = sight.of(units)  # two sightings of one camera at once: two people (``_apart``)
+        g = group[row]
+        o = np.lexsort((sight.rank[s], sight.cams[s], g))
+        g, s = g[o], s[o]
+        clash = (g[1:] == g[:-1]) & (sight.cams[s[1:]] == sight.cams[s[:-1]]) & (sight.t0[s[1:]] <= sight.t1[s[:-1]])
+        ok[g[1:][clash]] = False
+        which, p, q = self.steps(group, np.repeat([0, 1], [len(xs), len(ys)]), units)
+        ok[which[~self.steps_ok(p, q)]] = False
+        return ok
+
     # ------------------------------------------------------------------------------------ costs of merges
     def cluster_costs(self, xs: np.ndarray, sx: np.ndarray, ys: np.ndarray, sy: np.ndarray) -> np.ndarray:
         """Linkage cost of merges k = 0..m-1 of the clusters with members ``xs`` (the first ``sx[0]`` for merge
@@ -280,28 +305,54 @@ class Linker:
 
     # ------------------------------------------------------------------------------------ output
     def groups(self) -> list[list[LinkProposal]]:
-        out = []
+        ordered = []
         for root in sorted(self.member_lists, key=lambda r: self.rank[r]):
             m = self.members(root)
+            ordered.append((root, m[np.argsort(self.rank[m])].tolist()))
+        # every joined member's reason at once: its earlier members are those before it in its group
+        joined = [(i, members[:k]) for root, members in ordered for k, i in enumerate(members)
+                  if i != root and self.cost[i] is not None]
+        why = dict(zip((i for i, _ in joined), self.reasons(joined), strict=True))
+        out = []
+        for root, members in ordered:
             group: list[LinkProposal] = []
-            group_prev: list[int] = []
-            for i in m[np.argsort(self.rank[m])].tolist():
+            for i in members:
                 c = None if i == root else self.cost[i]
-                conf = None if c is None else float(np.clip(1.0 - c / self.thr, 0.0, 1.0))
-                group.append(LinkProposal(int(self.ids[i]), c, conf, self.reason(i, group_prev)
-                                          if c is not None else None))
-                group_prev.append(i)
+                conf = None if c is None else confidence(c, self.thr)
+                group.append(LinkProposal(int(self.ids[i]), c, conf, why[i] if c is not None else None))
             out.append(group)
         return out
 
     def reason(self, i: int, earlier: list[int]) -> str:
         """Why tracklet ``i`` joined: its appearance distance to the nearest earlier member, and the learned
         transition between the two, if any."""
-        js = np.array(earlier, np.int64)
-        d = paired_distance_numpy(self.emb[js], self.emb[np.full(len(js), i)])
-        j = int(js[int(np.argmin(d))])
-        text = f"appearance {float(d.min()):.2f} (threshold {self.thr:.2f})"
-        _, p, q = self._pair_steps(np.array([j]), np.array([i]))
+        return self.reasons([(i, earlier)])[0]
+
+    def reasons(self, items: Sequence[tuple[int, list[int]]]) -> list[str]:
+        """``reason(i, earlier)`` of each item, in one pass over all of them."""
+        if not items:
+            return []
+        count = np.array([len(e) for _, e in items], np.int64)
+        which = np.repeat(np.arange(len(items)), count)
+        js = np.concatenate([np.asarray(e, np.int64) for _, e in items])
+        i_of = np.array([i for i, _ in items], np.int64)
+        d = paired_distances(self.emb, js, i_of[which])
+        nearest = np.lexsort((np.arange(len(d)), d, which))  # first smallest of each item's earlier members
+        nearest = nearest[np.r_[True, which[nearest][1:] != which[nearest][:-1]]]
+        j = js[nearest]
+        k, p, q = self._pair_steps(j, i_of)
         gap = self.sight.t0[q] - self.sight.t1[p]
-        via = next((t for t in map(self.route.transition, p.tolist(), q.tolist(), gap.tolist()) if t), None)
-        return text + (f"; via {via.describe()}" if via is not None else "")
+        via: list[Transition | None] = [None] * len(items)
+        for kk, pp, qq, gg in zip(k.tolist(), p.tolist(), q.tolist(), gap.tolist(), strict=True):
+            if via[kk] is None:
+                via[kk] = self.route.transition(pp, qq, gg)
+        return [f"appearance {float(d[n]):.2f} (threshold {self.thr:.2f})"
+                + (f"; via {v.describe()}" if v is not None else "") for n, v in zip(nearest.tolist(), via, strict=True)]
+
+
+def confidence(cost: float, threshold: float) -> float:
+    """``clip(1 - cost / threshold, 0, 1)``; with a threshold of 0 (a site whose known-different pairs include
+    identical crops calibrates to 0) 1 for a cost of 0, else 0."""
+    if threshold <= 0:
+        return 1.0 if cost <= 0 else 0.0
+    return float(np.clip(1.0 - cost / threshold, 0.0, 1.0))

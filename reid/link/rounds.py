@@ -9,13 +9,16 @@ import logging
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 from reid.link.linker import Linker
 from reid.link.sightings import ranges
 
 log = logging.getLogger(__name__)
+
+MEMBER_PAIRS = 1_000_000  # member pairs per linkage call: 8 MB per int64 array over them
+DENSE_CELLS = 4_000_000  # a larger component of the candidate graph is solved sparse (32 MB dense at most)
 
 
 def run_rounds(linker: Linker) -> None:
@@ -40,12 +43,14 @@ def run_rounds(linker: Linker) -> None:
         ok = cost < linker.thr
         pairs, cost = pairs[ok], cost[ok]
         legal = np.ones(len(pairs), bool)
-        for k, (a, b) in enumerate(pairs.tolist()):
-            if sizes[a] > 1 or sizes[b] > 1:  # singleton pairs passed legal_pairs already
-                key = (a, b, int(sizes[a]), int(sizes[b]))
-                if key not in cache:
-                    cache[key] = linker.legal_merge(linker.members(a), linker.members(b))
-                legal[k] = cache[key]
+        check = np.flatnonzero((sizes[pairs[:, 0]] > 1) | (sizes[pairs[:, 1]] > 1))  # singletons passed legal_pairs
+        keys = [(a, b, int(sizes[a]), int(sizes[b])) for a, b in pairs[check].tolist()]
+        new = [k for k, key in enumerate(keys) if key not in cache]
+        if new:
+            for key, ok in zip([keys[k] for k in new], legal_merges(linker, pairs[check[new]], roots, sizes),
+                               strict=True):
+                cache[key] = bool(ok)
+        legal[check] = [cache[key] for key in keys]
         pairs, cost = pairs[legal], cost[legal]
         if len(pairs) == 0:
             break
@@ -56,16 +61,32 @@ def run_rounds(linker: Linker) -> None:
     log.debug("linking done in %d rounds", rounds)
 
 
+def _members(linker: Linker, pairs: np.ndarray, roots: np.ndarray, sizes: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Members of both clusters of each pair: ``(xs, sx, ys, sy)`` as ``Linker.cluster_costs`` takes them."""
+    order, start = linker.member_index(roots)
+    sx, sy = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+    xs = order[np.repeat(start[pairs[:, 0]], sx) + ranges(sx)]
+    ys = order[np.repeat(start[pairs[:, 1]], sy) + ranges(sy)]
+    return xs, sx, ys, sy
+
+
+def legal_merges(linker: Linker, pairs: np.ndarray, roots: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``Linker.legal_merge`` of each cluster pair (rows of ``pairs``: two root indices), in one call."""
+    return linker.legal_merges(*_members(linker, pairs, roots, sizes))
+
+
 def linkage(linker: Linker, pairs: np.ndarray, roots: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Linkage distance of each cluster pair (rows of ``pairs``: two root indices), by ``cfg.linkage`` over
     its member pair costs (``Linker.cluster_costs``)."""
     if len(pairs) == 0:
         return np.zeros(0)
-    order, start = linker.member_index(roots)
-    sx, sy = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
-    xs = order[np.repeat(start[pairs[:, 0]], sx) + ranges(sx)]
-    ys = order[np.repeat(start[pairs[:, 1]], sy) + ranges(sy)]
-    return linker.cluster_costs(xs, sx, ys, sy)
+    # a bounded number of member pairs at a time (each merge's cost is its own): big clusters late in a busy
+    # site's rounds would otherwise hold every member pair of every candidate merge at once
+    work = np.cumsum(sizes[pairs[:, 0]] * sizes[pairs[:, 1]])
+    cuts = np.searchsorted(work, np.arange(MEMBER_PAIRS, int(work[-1]), MEMBER_PAIRS), "right")
+    return np.concatenate([linker.cluster_costs(*_members(linker, part, roots, sizes))
+                           for part in np.split(pairs, cuts) if len(part)])
 
 
 def assign(pairs: np.ndarray, cost: np.ndarray, thr: float) -> list[tuple[float, int, int]]:
@@ -87,6 +108,11 @@ def assign(pairs: np.ndarray, cost: np.ndarray, thr: float) -> list[tuple[float,
             continue
         ur, ri = np.unique(r_idx[e], return_inverse=True)
         uc, ci = np.unique(c_idx[e], return_inverse=True)
+        if len(ur) * len(uc) > DENSE_CELLS:  # a chain of look-alikes across the site: sparse, memory per link
+            w = cost[e] - thr
+            for k in sparse_assignment(ri, ci, w, len(ur), len(uc)):
+                chosen.append((float(w[k] + thr), int(rows[ur[ri[k]]]), int(cols[uc[ci[k]]])))  # as the dense path
+            continue
         m = np.zeros((len(ur), len(uc)))
         m[ri, ci] = cost[e] - thr  # < 0 on candidate links; 0 = "leave unmatched"
         for r, c in zip(*linear_sum_assignment(m), strict=True):
@@ -95,23 +121,68 @@ def assign(pairs: np.ndarray, cost: np.ndarray, thr: float) -> list[tuple[float,
     return chosen
 
 
+def sparse_assignment(r: np.ndarray, c: np.ndarray, w: np.ndarray, nr: int, nc: int) -> np.ndarray:
+    """Positions of the edges ``(r[k], c[k])`` (weights ``w`` < 0, distinct pairs) in a matching of least total
+    weight, any size: the dense problem with 0 for "unmatched" as a matching of every row on the sparse graph
+    where row r may also take a dummy column of its own (``min_weight_full_bipartite_matching``, LAPJVsp).
+    Every edge weighs ``shift`` more, so that none is 0: such a matching has ``nr`` of them, which moves every
+    total alike."""
+    shift = 1.0 - float(w.min(initial=0.0))
+    rows = np.concatenate([r, np.arange(nr)])
+    cols = np.concatenate([c, nc + np.arange(nr)])
+    vals = np.concatenate([w + shift, np.full(nr, shift)])
+    graph = csr_matrix((vals, (rows, cols)), shape=(nr, nc + nr))
+    mr, mc = min_weight_full_bipartite_matching(graph)
+    real = mc < nc
+    edge = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(r.tolist(), c.tolist(), strict=True))}
+    return np.array([edge[(int(a), int(b))] for a, b in zip(mr[real], mc[real], strict=True)], np.int64)
+
+
 def merge(linker: Linker, chosen: list[tuple[float, int, int]]) -> int:
     """Merge assigned pairs in increasing cost; pairs touched by an earlier merge are re-checked. Returns how
-    many merged."""
+    many merged.
+
+    The re-checks are batched: one whose clusters no pending re-check involves waits with the others, and the
+    batch is decided (``cluster_costs``, ``legal_merges``: one call each) before any pair that shares a
+    cluster with one of them; merges of disjoint clusters commute, so the outcome is that of one pair at a
+    time."""
     chosen.sort(key=lambda t: (t[0], int(linker.rank[t[1]]), int(linker.rank[t[2]])))
     touched: set[int] = set()
+    pending: list[tuple[int, int]] = []
+    busy: set[int] = set()  # clusters of the pending re-checks
     merged = 0
+
+    def flush() -> None:
+        nonlocal merged
+        if not pending:
+            return
+        xs = [linker.members(a) for a, _ in pending]
+        ys = [linker.members(b) for _, b in pending]
+        args = (np.concatenate(xs), np.array([len(x) for x in xs]), np.concatenate(ys), np.array([len(y) for y in ys]))
+        costs = linker.cluster_costs(*args)
+        legal = linker.legal_merges(*args)
+        for (a, b), cost, ok in zip(pending, costs.tolist(), legal.tolist(), strict=True):
+            if cost >= linker.thr or not ok:
+                continue
+            touched.update((a, b))
+            touched.add(linker.union(a, b, cost))
+            merged += 1
+        pending.clear()
+        busy.clear()
+
     for cost, a, b in chosen:
-        if a in touched or b in touched:
+        ra, rb = linker.find(a), linker.find(b)
+        if ra in busy or rb in busy:
+            flush()
             ra, rb = linker.find(a), linker.find(b)
+        if a in touched or b in touched:
             if ra == rb or (linker.has_ml[ra] and linker.has_ml[rb]):
                 continue
-            xs, ys = linker.members(ra), linker.members(rb)
-            cost = float(linker.cluster_costs(xs, np.array([len(xs)]), ys, np.array([len(ys)]))[0])
-            if cost >= linker.thr or not linker.legal_merge(xs, ys):
-                continue
-            a, b = ra, rb
+            pending.append((ra, rb))
+            busy.update((ra, rb))
+            continue
         touched.update((a, b))
         touched.add(linker.union(a, b, cost))
         merged += 1
+    flush()
     return merged

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from reid.config import LinkConfig
-from reid.losses import paired_distance_numpy
+from reid.link.candidates import paired_distances
 from reid.metrics.verification import threshold_at_far
 from reid.store.rows import LinkConstraints, LinkProposal
 
@@ -135,7 +135,7 @@ def stitch_tracklets(features: Sequence[Any], different: np.ndarray, negatives: 
         log.info("stitching: the motion gate lets %.1f%% of known-different pairs through: appearance threshold "
                  "%.3f (FAR %.1f%%) for a lost track picked up again", 100 * share, loose, 100 * far)
     i, j, gap, err = i[gated], j[gated], gap[gated], err[gated]
-    dist = paired_distance_numpy(emb[i], emb[j]) if len(i) else np.zeros(0)
+    dist = paired_distances(emb, i, j)
     keep = dist < loose
     i, j, gap, err, dist = i[keep], j[keep], gap[keep], err[keep], dist[keep]
     if not len(i):

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from reid.losses import paired_distance_numpy
+from reid.link.candidates import camera_codes, mutual_nearest, time_candidate_chunks
 
 GRID = 3  # 3 x 3 zones: left/centre/right x top/middle/bottom of the view
 UNKNOWN = -1
@@ -153,39 +153,26 @@ def time_candidates(cams: np.ndarray, t0: np.ndarray, t1: np.ndarray, cfg: Topol
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Ordered index pairs (p, q) that could be consecutive sightings of one person: q starts after p, at most
     ``cfg.max_gap`` s after p ends; in another camera q may overlap p by ``cfg.max_overlap`` s, in the same
-    camera it starts after p ends. ``cams``: (n,) camera names or codes; ``t0``/``t1``: (n,) start/end (s)."""
-    order = np.argsort(t0, kind="stable")
-    start = np.searchsorted(t0[order], t0, "right")  # q starts after p starts ...
-    stop = np.searchsorted(t0[order], t1 + cfg.max_gap, "right")  # ... and at most max_gap after p ends
-    count = np.maximum(stop - start, 0)
-    p = np.repeat(np.arange(len(cams)), count)
-    q = order[start[p] + np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)]
-    gap = t0[q] - t1[p]
-    keep = np.where(cams[p] != cams[q], gap >= -cfg.max_overlap, gap > 0)  # one camera: after, not overlapping
-    return p[keep], q[keep]
+    camera it starts after p ends. ``cams``: (n,) camera names or codes; ``t0``/``t1``: (n,) start/end (s).
+    All of them at once: ``reid.link.candidates.time_candidate_chunks`` gives them a bounded number at a time."""
+    chunks = list(time_candidate_chunks(cams, t0, t1, cfg.max_gap, cfg.max_overlap))
+    if not chunks:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate([p for p, _ in chunks]), np.concatenate([q for _, q in chunks])
 
 
 def confident_links(features: Sequence[Any], threshold: float, cfg: TopologyConfig) -> list[tuple[int, int]]:
-    """Index pairs (earlier, later) of cross-camera tracklets that are mutual nearest neighbours in
-    appearance among each other's time-plausible candidates (per camera pair) and closer than ``threshold``."""
+    """Index pairs (earlier, later), sorted, of tracklets that are mutual nearest neighbours in appearance among
+    each other's time-plausible candidates (per camera of the other; ``time_candidates``) and closer than
+    ``threshold``. Memory follows the tracklets, not the pairs (``reid.link.candidates.mutual_nearest``)."""
     if len(features) < 2:
         return []
-    cams = np.array([str(f.camera) for f in features])
+    cams = camera_codes(features)
     t0 = np.array([f.first_time for f in features], np.float64)
     t1 = np.array([f.last_time for f in features], np.float64)
     emb = np.stack([np.asarray(f.embedding, np.float32) for f in features])
-    p, q = time_candidates(cams, t0, t1, cfg)
-    d = paired_distance_numpy(emb[p], emb[q])
-    ok = d < threshold
-    p, q, d = p[ok], q[ok], d[ok]
-    best_after: dict[tuple[int, str], tuple[float, int]] = {}  # (p, camera of q) -> nearest q
-    best_before: dict[tuple[int, str], tuple[float, int]] = {}  # (q, camera of p) -> nearest p
-    for a, b, dist in zip(p.tolist(), q.tolist(), d.tolist(), strict=True):
-        if dist < best_after.get((a, cams[b]), (np.inf, -1))[0]:
-            best_after[(a, cams[b])] = (dist, b)
-        if dist < best_before.get((b, cams[a]), (np.inf, -1))[0]:
-            best_before[(b, cams[a])] = (dist, a)
-    return [(a, b) for (a, cb), (_, b) in best_after.items() if best_before.get((b, cams[a]), (0, -1))[1] == a]
+    pairs = mutual_nearest(cams, t0, t1, emb, threshold, cfg.max_gap, cfg.max_overlap)
+    return [(a, b) for a, b in pairs.tolist()]
 
 
 def learn_topology(features: Sequence[Any], links: Sequence[tuple[int, int]],
