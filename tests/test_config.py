@@ -159,7 +159,8 @@ CHOICES = {
     TrainConfig: {"data.format": "DATA_FORMATS", "data.cache_on": "CACHE_PLACES", "model.pooling": "POOLING",
                   "model.arch": "ARCHS", "loss.mining": "MINING", "optim.optimizer": "OPTIMIZERS", "optim.schedule": "SCHEDULES",
                   "distributed.lr_scaling": "LR_SCALING", "device": "DEVICES"},
-    PipelineConfig: {"detector.kind": "DETECTORS", "tracker.kind": "TRACKERS", "link.linkage": "LINKAGES", "device": "DEVICES"},
+    PipelineConfig: {"detector.kind": "DETECTORS", "detector.runtime": "DETECTOR_RUNTIMES",
+                     "detector.precision": "DETECTOR_PRECISIONS", "tracker.kind": "TRACKERS", "link.linkage": "LINKAGES", "device": "DEVICES"},
 }
 
 

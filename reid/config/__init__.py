@@ -9,6 +9,8 @@ Configs load from plain dicts (YAML files) with unknown keys rejected, and can b
 from reid.config.checked import (
     ARCHS,
     DATA_FORMATS,
+    DETECTOR_PRECISIONS,
+    DETECTOR_RUNTIMES,
     DETECTORS,
     DEVICES,
     LINKAGES,
@@ -45,7 +47,7 @@ from reid.config.training import (
 from reid.config.video import DetectorConfig, EmbedConfig, LinkConfig, PipelineConfig, TrackerConfig
 
 __all__ = [
-    "ARCHS", "CACHE_PLACES", "DATA_FORMATS", "DETECTORS", "DEVICES", "LINKAGES", "LR_SCALING", "MINING", "OPTIMIZERS",
+    "ARCHS", "CACHE_PLACES", "DATA_FORMATS", "DETECTOR_PRECISIONS", "DETECTOR_RUNTIMES", "DETECTORS", "DEVICES", "LINKAGES", "LR_SCALING", "MINING", "OPTIMIZERS",
     "POOLING", "SCHEDULES", "TRACKERS", "AdaptConfig", "AugmentConfig", "Checked", "ConfigError", "DataConfig",
     "DetectorConfig", "DistributedConfig", "EmbedConfig", "LinkConfig", "LossConfig", "ModelConfig", "OptimConfig",
     "PipelineConfig", "Registered", "TrackerConfig", "TrainConfig", "from_dict", "load_yaml", "naming_file",

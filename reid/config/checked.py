@@ -54,6 +54,8 @@ SCHEDULES = ("step", "cosine")  # optim.schedule
 DATA_FORMATS = ("auto", "market", "generic")  # data.format (reid.data.FORMATS)
 DETECTORS = Registered("reid.video.detect:DETECTORS")  # detector.kind: auto | yolo | hog | mot
 TRACKERS = Registered("reid.video.track:TRACKERS")  # tracker.kind: bytetrack | botsort
+DETECTOR_RUNTIMES = ("auto", "openvino", "torch")  # detector.runtime
+DETECTOR_PRECISIONS = ("fp32", "int8")  # detector.precision (of the OpenVINO export)
 LINKAGES = ("average", "complete", "single", "cross-complete")  # link.linkage
 
 

