@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "tests")]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -32,9 +33,23 @@ def make_db(path: Path, n_tracklets: int, n_cameras: int) -> float:
     return time.perf_counter() - t0
 
 
+def open_until_loaded(window: Any, db: Path, timeout_ms: int) -> tuple[float, float]:
+    """(start, seconds): ``perf_counter`` at ``window.open_database(db)`` and the time until the window's
+    ``loaded`` signal (or ``timeout_ms``)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    window.loaded.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    t0 = time.perf_counter()
+    window.open_database(db)
+    loop.exec()
+    return t0, time.perf_counter() - t0
+
+
 def time_open(db: Path) -> dict[str, float]:
     """One cold window: seconds until ``loaded`` and until the following paint has been processed."""
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QCoreApplication, QSettings
 
     from gui.main_window import MainWindow
 
@@ -42,13 +57,7 @@ def time_open(db: Path) -> dict[str, float]:
     window = MainWindow(settings=settings)
     window.show()
     QCoreApplication.processEvents()
-    loop = QEventLoop()
-    window.loaded.connect(loop.quit)
-    QTimer.singleShot(30_000, loop.quit)
-    t0 = time.perf_counter()
-    window.open_database(db)
-    loop.exec()
-    t_loaded = time.perf_counter() - t0
+    t0, t_loaded = open_until_loaded(window, db, 30_000)
     window.repaint()  # the first screen as the user sees it
     QCoreApplication.processEvents()
     t_shown = time.perf_counter() - t0

@@ -51,8 +51,9 @@ def rss_mb(field: str) -> float:
 def child_open(db: Path) -> dict[str, Any]:
     """Open the window on ``db``, wait for the first screen, then scroll the identity list to the end."""
     t_start = time.perf_counter()
-    from PySide6.QtCore import QCoreApplication, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QCoreApplication, QSettings
 
+    from benchmarks.bench_gui_open import open_until_loaded
     from gui.app import create_app
     from gui.main_window import MainWindow
 
@@ -64,13 +65,7 @@ def child_open(db: Path) -> dict[str, Any]:
         QCoreApplication.processEvents()
         t_startup = time.perf_counter() - t_start  # imports (PySide6, torch through reid.link) and the window
         base = rss_mb("VmRSS")
-        loop = QEventLoop()
-        window.loaded.connect(loop.quit)
-        QTimer.singleShot(120_000, loop.quit)
-        t0 = time.perf_counter()
-        window.open_database(db)
-        loop.exec()
-        t_loaded = time.perf_counter() - t0
+        t0, t_loaded = open_until_loaded(window, db, 120_000)
         window.repaint()
         QCoreApplication.processEvents()
         t_shown = time.perf_counter() - t0
