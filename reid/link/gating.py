@@ -44,9 +44,12 @@ class Routes:
     def continues(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
         """Same-camera pairs where q starts near where p ended: within ``REACH_PER_S`` times the gap plus ``REACH_MARGIN``
         (fractions of the frame); unknown ends count as near."""
-        moved = np.linalg.norm(self.entry_xy[q] - self.exit_xy[p], axis=1)
-        near = ~(moved > REACH_MARGIN + REACH_PER_S * np.maximum(gap, 0.0))  # NaN (unknown) -> near
-        return (self.cams[p] == self.cams[q]) & near
+        out = self.cams[p] == self.cams[q]
+        s = np.flatnonzero(out)  # only these are measured
+        d = self.entry_xy[q[s]] - self.exit_xy[p[s]]
+        moved = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])  # np.linalg.norm(d, axis=1), as it sums
+        out[s] = ~(moved > REACH_MARGIN + REACH_PER_S * np.maximum(gap[s], 0.0))  # NaN (unknown) -> near
+        return out
 
     def inside(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
         """Whether the sighting pairs (earlier p, later q) go through a learned transition, or pick up a lost
@@ -55,19 +58,28 @@ class Routes:
             return np.zeros(len(p), bool)
         z = GRID * GRID + 1
         base = (self.cams[p] * len(self.names) + self.cams[q]) * (z * z)  # flat cell of (cp, cq, 0, 0)
-        through = np.zeros(len(p), bool)
-        exits, entries = self.exit[p].T, self.entry[q].T
-        many = len(p) > 4096  # worth skipping a column that is only padding (no point near another zone)
-        for k, ez in enumerate(exits):  # each zone near p's exit, against each near q's entry
-            if many and k and np.array_equal(ez, exits[0]):
-                continue
-            row = base + ez * z
-            for m, nz in enumerate(entries):
-                if many and m and np.array_equal(nz, entries[0]):
-                    continue
-                cell = row + nz
-                through |= (gap >= self._lo_flat[cell]) & (gap <= self._hi_flat[cell])
-        return through | self.continues(p, q, gap)
+        exits, entries = self.exit[p], self.entry[q]
+        cell = base + exits[:, 0] * z + entries[:, 0]  # own zone against own zone: every pair
+        through = (gap >= self._lo_flat[cell]) & (gap <= self._hi_flat[cell])
+        # each further zone near p's exit (or q's entry) against each near the other, for the pairs not
+        # through yet where both differ from their own zone (a column repeats its own zone when only padding)
+        ex_other, en_other = exits[:, 1:] != exits[:, :1], entries[:, 1:] != entries[:, :1]
+        rest = np.flatnonzero(~through & (ex_other.any(1) | en_other.any(1)))
+        if len(rest):
+            exits, entries, base, g = exits[rest], entries[rest], base[rest], gap[rest]
+            ones = np.ones((len(rest), 1), bool)
+            ex_other, en_other = np.hstack([ones, ex_other[rest]]), np.hstack([ones, en_other[rest]])
+            hit = np.zeros(len(rest), bool)
+            for k in range(4):
+                for m in range(4):
+                    s = np.flatnonzero(ex_other[:, k] & en_other[:, m]) if k or m else np.zeros(0, np.int64)
+                    if len(s):
+                        cell = base[s] + exits[s, k] * z + entries[s, m]
+                        hit[s] |= (g[s] >= self._lo_flat[cell]) & (g[s] <= self._hi_flat[cell])
+            through[rest] = hit
+        rest = np.flatnonzero(~through)  # or a lost track picked up
+        through[rest] = self.continues(p[rest], q[rest], gap[rest])
+        return through
 
     def allowed(self, p: np.ndarray, q: np.ndarray, gap: np.ndarray) -> np.ndarray:
         """Pairs on a camera pair without learned transitions, or through one; within one camera, a sighting

@@ -151,7 +151,8 @@ class Linker:
         the learned transitions they go through loosen the appearance threshold of the whole merge."""
         row, s = self.sight.of(units)
         g, side = group[row], side[row]
-        order = np.lexsort((self.sight.rank[s], g))
+        # by (group, time rank): one stable sort of one key, the order of lexsort((rank, group))
+        order = np.argsort(g * len(self.sight.rank) + self.sight.rank[s], kind="stable")
         g, side, s = g[order], side[order], s[order]
         new = (g[1:] == g[:-1]) & (side[1:] != side[:-1])
         return g[:-1][new], s[:-1][new], s[1:][new]
@@ -173,8 +174,20 @@ class Linker:
         return np.where(np.isfinite(out), out, 0.0)
 
     def _pair_steps(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        k = np.arange(len(i))
-        return self.steps(np.concatenate([k, k]), np.repeat([0, 1], len(i)), np.concatenate([i, j]))
+        """``steps`` of the pairs (i[k], j[k]) of units: a pair of single sightings is one step, earlier first."""
+        sight = self.sight
+        single = (sight.count[i] == 1) & (sight.count[j] == 1)
+        one = np.flatnonzero(single)
+        si, sj = sight.first[i[one]], sight.first[j[one]]
+        early = sight.rank[si] <= sight.rank[sj]
+        p, q = np.where(early, si, sj), np.where(early, sj, si)
+        if len(one) == len(i):
+            return one, p, q
+        k = np.flatnonzero(~single)
+        kk, pp, qq = self.steps(np.concatenate([k, k]), np.repeat([0, 1], len(k)), np.concatenate([i[k], j[k]]))
+        which = np.concatenate([one, kk])
+        order = np.argsort(which, kind="stable")  # by pair, as ``steps`` orders them
+        return which[order], np.concatenate([p, pp])[order], np.concatenate([q, qq])[order]
 
     # ------------------------------------------------------------------------------------ distances
     def distances(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -208,8 +221,9 @@ class Linker:
         bad = np.bincount(k[~self.steps_ok(p, q)], minlength=len(i)) > 0
         return ~bad & self.has_emb[i] & self.has_emb[j]
 
-    def candidate_edges(self) -> tuple[np.ndarray, np.ndarray]:
-        """Tracklet pairs (i < j) closer than the threshold that pass ``legal_pairs`` and cannot-link."""
+    def candidate_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Tracklet pairs (i < j) closer than the threshold that pass ``legal_pairs`` and cannot-link, with their
+        ``pair_costs``."""
         found_i, found_j = [], []
         ncam = int(self.cams.max()) + 1
         by_cam = [np.flatnonzero(self.cams == c) for c in range(ncam)]
@@ -245,12 +259,13 @@ class Linker:
                     found_j.append(np.maximum(i[keep], j[keep]))
         i = np.concatenate(found_i) if found_i else np.zeros(0, np.int64)
         j = np.concatenate(found_j) if found_j else np.zeros(0, np.int64)
-        keep = self.pair_costs(i, j) < self.thr
+        cost = self.pair_costs(i, j)
+        keep = cost < self.thr
         if self.cannot:
             keep &= np.array([jj not in self.cannot.get(ii, ()) for ii, jj in zip(i.tolist(), j.tolist(),
                                                                                    strict=True)], bool)
         order = np.lexsort((j[keep], i[keep]))
-        return i[keep][order], j[keep][order]
+        return i[keep][order], j[keep][order], cost[keep][order]
 
     # ------------------------------------------------------------------------------------ constraints
     def legal_merge(self, xs: np.ndarray, ys: np.ndarray) -> bool:

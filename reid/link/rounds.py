@@ -23,10 +23,18 @@ DENSE_CELLS = 4_000_000  # a larger component of the candidate graph is solved s
 
 def run_rounds(linker: Linker) -> None:
     """Merge ``linker``'s clusters round by round (see the module docstring)."""
-    ei, ej = linker.candidate_edges()
+    ei, ej, edge_cost = linker.candidate_edges()
     log.debug("linking %d tracklets: %d candidate links below %.3f", len(linker.ids), len(ei), linker.thr)
     cache: dict[tuple[int, int, int, int], bool] = {}
     rounds = 0
+    n = len(linker.ids)
+    # the last round's linkage costs by pair key (x * n + y, ascending) and cluster sizes: a cluster keeps its
+    # root (its earliest member) while it grows, so a pair of clusters of unchanged sizes costs what it did;
+    # before the first round, two single tracklets cost their edge's ``pair_costs`` (the linkage of one pair)
+    first = linker.rank[ei] <= linker.rank[ej]
+    last_key = np.where(first, ei, ej) * n + np.where(first, ej, ei)
+    order = np.argsort(last_key)
+    last_key, last_cost, last_sizes = last_key[order], edge_cost[order], np.ones(n, np.int64)
     while True:
         roots = linker.roots()
         sizes = np.bincount(roots, minlength=len(roots))
@@ -37,9 +45,19 @@ def run_rounds(linker: Linker) -> None:
         x, y = np.where(swap, y, x), np.where(swap, x, y)
         if len(x) == 0:
             break
-        pairs = np.unique(np.stack([x, y], 1), axis=0)
-        pairs = pairs[~(linker.has_ml[pairs[:, 0]] & linker.has_ml[pairs[:, 1]])]
-        cost = linkage(linker, pairs, roots, sizes)
+        code = np.unique(x * n + y)  # the pairs, in (x, y) order
+        pairs = np.stack([code // n, code % n], 1)
+        alone = ~(linker.has_ml[pairs[:, 0]] & linker.has_ml[pairs[:, 1]])
+        pairs, code = pairs[alone], code[alone]
+        cost = np.empty(len(pairs))
+        known = np.zeros(len(pairs), bool)
+        if len(last_key):
+            at = np.minimum(np.searchsorted(last_key, code), len(last_key) - 1)
+            same = sizes == last_sizes
+            known = same[pairs[:, 0]] & same[pairs[:, 1]] & (last_key[at] == code)
+            cost[known] = last_cost[at[known]]
+        cost[~known] = linkage(linker, pairs[~known], roots, sizes)
+        last_key, last_cost, last_sizes = code, cost, sizes
         ok = cost < linker.thr
         pairs, cost = pairs[ok], cost[ok]
         legal = np.ones(len(pairs), bool)
@@ -134,8 +152,9 @@ def sparse_assignment(r: np.ndarray, c: np.ndarray, w: np.ndarray, nr: int, nc: 
     graph = csr_matrix((vals, (rows, cols)), shape=(nr, nc + nr))
     mr, mc = min_weight_full_bipartite_matching(graph)
     real = mc < nc
-    edge = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(r.tolist(), c.tolist(), strict=True))}
-    return np.array([edge[(int(a), int(b))] for a, b in zip(mr[real], mc[real], strict=True)], np.int64)
+    key = r.astype(np.int64) * nc + c  # each edge's position, looked up by (row, column)
+    order = np.argsort(key, kind="stable")
+    return order[np.searchsorted(key[order], mr[real].astype(np.int64) * nc + mc[real])].astype(np.int64)
 
 
 def merge(linker: Linker, chosen: list[tuple[float, int, int]]) -> int:

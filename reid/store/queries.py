@@ -77,34 +77,54 @@ def _tracklet_ends(conn: sqlite3.Connection, ids: list[int] | None = None
     """Tracklet id -> (entry, exit, motion): bottom centre of its first and last box as fractions of the frame
     size, and how it moves at both ends (``TrackMotion``); of every tracklet, or of ``ids`` only."""
     only = "" if ids is None else f"AND t.id IN ({','.join('?' * len(ids))}) "
-    rows = conn.execute(
+    cursor = conn.execute(
         "SELECT t.id, d.time, (d.x1 + d.x2) / 2.0 / v.width, d.y2 / v.height, (d.y2 - d.y1) / v.height, "
         "d.time <= t.first_time + ?, d.time >= t.last_time - ?, CAST(v.width AS REAL) / v.height "
         "FROM tracklets t JOIN videos v ON v.id = t.video_id JOIN detections d ON d.tracklet_id = t.id "
         "WHERE t.embedding IS NOT NULL AND (d.time <= t.first_time + ? OR d.time >= t.last_time - ?) "
-        f"{only}ORDER BY t.id, d.frame", (END_WINDOW_S,) * 4 + tuple(ids or ())).fetchall()
-    out = {}
-    start = 0
-    for k in range(1, len(rows) + 1):
-        if k < len(rows) and rows[k][0] == rows[start][0]:
-            continue
-        part = np.array([r[1:7] for r in rows[start:k]], np.float64)  # time, x, y, height, at entry, at exit
-        head, tail = part[part[:, 4] > 0], part[part[:, 5] > 0]
-        motion = TrackMotion(_velocity(head), _velocity(tail), float(np.median(head[:, 3])),
-                             float(np.median(tail[:, 3])), float(rows[start][7]))
-        out[int(rows[start][0])] = ((float(head[0, 1]), float(head[0, 2])), (float(tail[-1, 1]), float(tail[-1, 2])),
-                                    motion)
-        start = k
-    return out
+        f"{only}ORDER BY t.id, d.frame", (END_WINDOW_S,) * 4 + tuple(ids or ()))
+    rows = np.fromiter(cursor, dtype=_END_ROW)
+    head, tail = _EndFit.of(rows[rows["entry"] != 0]), _EndFit.of(rows[rows["exit"] != 0])
+    both, h, t = np.intersect1d(head.ids, tail.ids, assume_unique=True, return_indices=True)
+    entry, exit_ = head.first[h].tolist(), tail.last[t].tolist()
+    v_in, v_out = head.velocity[h].tolist(), tail.velocity[t].tolist()
+    h_in, h_out, aspect = head.height[h].tolist(), tail.height[t].tolist(), head.aspect[h].tolist()
+    return {tid: (tuple(entry[k]), tuple(exit_[k]),
+                  TrackMotion(tuple(v_in[k]), tuple(v_out[k]), h_in[k], h_out[k], aspect[k]))
+            for k, tid in enumerate(both.tolist())}
 
 
-def _velocity(part: np.ndarray) -> tuple[float, float]:
-    """Least-squares velocity (dx/dt, dy/dt) of the feet over rows ``(time, x, y, ...)``; 0 for one time."""
-    t = part[:, 0] - part[:, 0].mean()
-    denom = float(t @ t)
-    if denom <= 0:
-        return 0.0, 0.0
-    return float(t @ part[:, 1] / denom), float(t @ part[:, 2] / denom)
+_END_ROW = np.dtype([("id", np.int64)] + [(name, np.float64) for name in
+                                          ("time", "x", "y", "height", "entry", "exit", "aspect")])
+
+
+class _EndFit(NamedTuple):
+    """Per tracklet (``ids``, ascending) over its rows at one end: the feet of its first and last row (n, 2),
+    their least-squares velocity (n, 2; 0 for one time), the median box height and the frame's aspect."""
+
+    ids: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    velocity: np.ndarray
+    height: np.ndarray
+    aspect: np.ndarray
+
+    @staticmethod
+    def of(rows: np.ndarray) -> _EndFit:
+        """Fit rows of ``_END_ROW`` in (id, frame) order, every tracklet at once."""
+        if not len(rows):
+            return _EndFit(np.zeros(0, np.int64), *(np.zeros((0, 2)),) * 3, np.zeros(0), np.zeros(0))
+        start = np.flatnonzero(np.r_[True, rows["id"][1:] != rows["id"][:-1]])
+        count = np.diff(np.r_[start, len(rows)])
+        group = np.repeat(np.arange(len(start)), count)
+        xy = np.stack([rows["x"], rows["y"]], 1)
+        t = rows["time"] - (np.add.reduceat(rows["time"], start) / count)[group]
+        denom = np.add.reduceat(t * t, start)[:, None]
+        moved = np.add.reduceat(t[:, None] * xy, start)
+        velocity = np.divide(moved, denom, out=np.zeros_like(moved), where=denom > 0)
+        height = rows["height"][np.lexsort((rows["height"], group))]
+        median = (height[start + (count - 1) // 2] + height[start + count // 2]) / 2
+        return _EndFit(rows["id"][start], xy[start], xy[start + count - 1], velocity, median, rows["aspect"][start])
 
 
 def link_constraints(conn: sqlite3.Connection) -> LinkConstraints:
