@@ -9,7 +9,7 @@ runs in its own child process on a fresh copy of it, timed with its peak RSS
 * ``link``: ``reid.link.database.link_database`` on the stored embeddings (the call ``reid relink`` ends with);
 * ``relink``: ``reid relink DB --no-progress`` (re-embedding every stored crop with the hand-crafted
   descriptor, 750-d, then linking); sizes above ``--relink-max`` skip it (the descriptor's own speed, not the
-  linking, sets its time there: ~300 s for 10,000 tracklets on a 2-core box).
+  linking, set its time there before it got 4x faster: ~300 s for 10,000 tracklets on a 2-core box).
 
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_link_scale [--quick] [--sizes 1000 10000] [--dim 750]
 
