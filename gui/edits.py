@@ -6,16 +6,17 @@ keeps no stack of its own, only the ids of the log entries it wrote (``mine``): 
 it is the one the store would revert next and this window wrote it. When the next entry is someone else's
 (another program edited or relinked the file), the window forgets its entries instead of undoing theirs.
 
-A decision (confirm, reject, split, merge, assign) then relinks the part of the site it touched
-(``reid.link.relink_component.relink_after``) in a worker thread with its own read-write store, into the
-decision's own log entry: ``changed`` fires again when it is written, and one undo reverts both. A relink that
-finds its entry no longer the newest (the reviewer undid it or decided again first) writes nothing.
+A decision (confirm, reject, split, merge, assign, split_group, confirm_group, revert) then relinks the part
+of the site it touched (``reid.link.relink_component.relink_after``) in a worker thread with its own read-write
+store, into the decision's own log entry: ``changed`` fires again when it is written, and one undo reverts
+both. A relink that finds its entry no longer the newest (the reviewer undid it or decided again first) writes
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -41,7 +42,17 @@ class ReviewStore(Protocol):
 
     def confirm(self, tracklet_id: int) -> None: ...
 
-    def reject(self, tracklet_id: int) -> int: ...
+    def reject(self, tracklet_id: int, against: Iterable[int] | None = None) -> int: ...
+
+    def split_group(self, tracklet_ids: Iterable[int]) -> int: ...
+
+    def confirm_group(self, tracklet_ids: Iterable[int]) -> int: ...
+
+    def remove_veto(self, tracklet_a: int, tracklet_b: int) -> None: ...
+
+    def revert(self, entry_id: int) -> None: ...
+
+    def cannot_links(self, tracklet_ids: Iterable[int]) -> list[tuple[int, int]]: ...
 
     def split(self, tracklet_id: int) -> int: ...
 
@@ -125,8 +136,28 @@ class ReviewEdits(QObject):
     def confirm(self, tracklet_id: int) -> bool:
         return self._edit(lambda s: s.confirm(tracklet_id), relink=True)
 
-    def reject(self, tracklet_id: int) -> bool:
-        return self._edit(lambda s: s.reject(tracklet_id), relink=True)
+    def reject(self, tracklet_id: int, against: Iterable[int] | None = None) -> bool:
+        """N: the tracklet leaves its identity, vetoed against every other member or only ``against`` (e.g.
+        its link partner, ``reid.link.partner.link_partner``)."""
+        named = None if against is None else list(against)
+        return self._edit(lambda s: s.reject(tracklet_id, named), relink=True)
+
+    def split_group(self, tracklet_ids: Iterable[int]) -> bool:
+        """The selected members of one identity leave it together, confirmed, vetoed against the rest."""
+        ids = list(tracklet_ids)
+        return self._edit(lambda s: s.split_group(ids), relink=True)
+
+    def confirm_group(self, tracklet_ids: Iterable[int]) -> bool:
+        ids = list(tracklet_ids)
+        return self._edit(lambda s: s.confirm_group(ids), relink=True)
+
+    def remove_veto(self, tracklet_a: int, tracklet_b: int) -> bool:
+        """The cannot-link between two tracklets goes (no membership changes, so nothing to relink)."""
+        return self._edit(lambda s: s.remove_veto(tracklet_a, tracklet_b))
+
+    def revert(self, entry_id: int) -> bool:
+        """Revert one earlier decision of the log alone, as a new (undoable) edit; then relink what it touched."""
+        return self._edit(lambda s: s.revert(entry_id), relink=True)
 
     def split(self, tracklet_id: int) -> bool:
         return self._edit(lambda s: s.split(tracklet_id), relink=True)

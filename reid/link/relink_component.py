@@ -42,7 +42,7 @@ from reid.link.camera_centring import CENTRING_META, centre_rows, centre_with, s
 from reid.link.link import link_tracklets
 from reid.link.review_queue import site_threshold
 from reid.link.topology import TopologyConfig
-from reid.store import LinkConstraints, Store
+from reid.store import LinkConstraints, Store, review_revert
 from reid.store import review as edits
 from reid.store import review_extend as extend
 from reid.store.component import ComponentWrite, apply_component, component_members, identity_closure
@@ -62,6 +62,12 @@ DECISIONS: dict[str, Callable[..., Any]] = {
     "merge": edits.merge,
     "assign": edits.assign,
     "keep_apart": edits.keep_apart,
+    # the moved group is confirmed (held together) and vetoed against the rest (kept apart); a lone moved or
+    # staying tracklet is free, but never joins across the vetoes
+    "split_group": edits.split_group,
+    "confirm_group": edits.confirm_group,
+    "remove_veto": edits.remove_veto,  # no membership changes: its relink may join the two, as a relink would
+    "revert": review_revert.revert,  # relinks what the reverted rows touch
 }
 
 

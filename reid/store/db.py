@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ from urllib.parse import quote
 import numpy as np
 
 from reid.errors import StoreError, StoreLockedError
-from reid.store import embeddings, queries, review, schema, writer
+from reid.store import embeddings, queries, review, review_revert, schema, writer
 from reid.store.rows import (
     CameraRow,
     DetectionRow,
@@ -324,8 +324,25 @@ class Store:
     def confirm(self, tracklet_id: int) -> None:
         self.write(review.confirm, tracklet_id)
 
-    def reject(self, tracklet_id: int) -> int:
-        return self.write(review.reject, tracklet_id)
+    def reject(self, tracklet_id: int, against: Iterable[int] | None = None) -> int:
+        """``against``: veto only these members of its identity (default: every other member)."""
+        return self.write(review.reject, tracklet_id, None if against is None else list(against))
+
+    def split_group(self, tracklet_ids: Iterable[int]) -> int:
+        return self.write(review.split_group, list(tracklet_ids))
+
+    def confirm_group(self, tracklet_ids: Iterable[int]) -> int:
+        return self.write(review.confirm_group, list(tracklet_ids))
+
+    def remove_veto(self, tracklet_a: int, tracklet_b: int) -> None:
+        self.write(review.remove_veto, tracklet_a, tracklet_b)
+
+    def revert(self, entry_id: int) -> None:
+        """Revert one earlier edit alone, as a new edit (``review_revert``)."""
+        self.write(review_revert.revert, entry_id)
+
+    def cannot_links(self, tracklet_ids: Iterable[int]) -> list[tuple[int, int]]:
+        return self.read(queries.cannot_links_of, list(tracklet_ids))
 
     def merge(self, keep_id: int, other_id: int) -> None:
         self.write(review.merge, keep_id, other_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
@@ -134,6 +135,19 @@ def link_constraints(conn: sqlite3.Connection) -> LinkConstraints:
         groups.setdefault(iid, []).append(tid)
     pairs = {(a, b) for a, b in conn.execute("SELECT tracklet_a, tracklet_b FROM cannot_link")}
     return LinkConstraints(must_link=[tuple(g) for g in groups.values()], cannot_link=pairs)
+
+
+def cannot_links_of(conn: sqlite3.Connection, tracklet_ids: Iterable[int]) -> list[tuple[int, int]]:
+    """Every cannot_link row ``(a, b)`` (``a < b``, as stored) with ``a`` or ``b`` among ``tracklet_ids``, sorted."""
+    ids = sorted({int(t) for t in tracklet_ids})
+    out: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), 500):  # stay under SQLite's bound-variable limit
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for column in ("tracklet_a", "tracklet_b"):
+            out.update((int(a), int(b)) for a, b in conn.execute(
+                f"SELECT tracklet_a, tracklet_b FROM cannot_link WHERE {column} IN ({marks})", chunk))
+    return sorted(out)
 
 
 # -------------------------------------------------------------------------------------------------- tables

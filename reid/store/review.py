@@ -141,14 +141,19 @@ def confirm(conn: sqlite3.Connection, tracklet_id: int) -> None:
         conn.execute("UPDATE identity_members SET state = 'confirmed' WHERE tracklet_id = ?", (tracklet_id,))
 
 
-def _detach(conn: sqlite3.Connection, tracklet_id: int, action: str, cannot_link: bool) -> int:
+def _detach(conn: sqlite3.Connection, tracklet_id: int, action: str, cannot_link: bool,
+            against: Iterable[int] | None = None) -> int:
     iid, _ = _membership(conn, tracklet_id)
     others = [t for t in _members(conn, iid) if t != tracklet_id]
     if not others:
         raise ReviewError(f"tracklet {tracklet_id} is alone in identity {iid}; nothing to {action} it from")
-    pairs = [(min(t, tracklet_id), max(t, tracklet_id)) for t in others] if cannot_link else []
-    with _Edit(conn, action, f"{action} tracklet {tracklet_id} from identity {iid}", identities=[iid],
-               tracklets=[tracklet_id], pairs=pairs) as edit:
+    description = f"{action} tracklet {tracklet_id} from identity {iid}"
+    vetoed = others
+    if against is not None:
+        vetoed = _named_members(tracklet_id, iid, against, others)
+        description += f" against {_ids(vetoed)}"
+    pairs = [(min(t, tracklet_id), max(t, tracklet_id)) for t in vetoed] if cannot_link else []
+    with _Edit(conn, action, description, identities=[iid], tracklets=[tracklet_id], pairs=pairs) as edit:
         new = edit.new_identity()
         edit.description += f" into new identity {new}"
         conn.execute("UPDATE identity_members SET identity_id = ?, state = 'proposed', cost = NULL, "
@@ -157,10 +162,32 @@ def _detach(conn: sqlite3.Connection, tracklet_id: int, action: str, cannot_link
     return new
 
 
-def reject(conn: sqlite3.Connection, tracklet_id: int) -> int:
+def _named_members(tracklet_id: int, identity_id: int, against: Iterable[int], others: list[int]) -> list[int]:
+    """``against`` checked: other members of the tracklet's identity, at least one (sorted)."""
+    named = sorted({int(t) for t in against})
+    if not named:
+        raise ReviewError(f"name at least one tracklet to reject tracklet {tracklet_id} against")
+    for t in named:
+        if t == tracklet_id:
+            raise ReviewError(f"cannot reject tracklet {tracklet_id} against itself")
+        if t not in others:
+            raise ReviewError(f"cannot reject tracklet {tracklet_id} against tracklet {t}: it is not in "
+                              f"identity {identity_id}")
+    return named
+
+
+def _ids(ids: list[int], limit: int = 8) -> str:
+    """``1, 2, 3`` for descriptions (the first ``limit`` - 1 and a count when there are more)."""
+    if len(ids) <= limit:
+        return ", ".join(map(str, ids))
+    return f"{', '.join(map(str, ids[:limit - 1]))} ... ({len(ids)} in all)"
+
+
+def reject(conn: sqlite3.Connection, tracklet_id: int, against: Iterable[int] | None = None) -> int:
     """Not the same person: the tracklet leaves for a new singleton identity (returned) and may never be
-    linked again with the identity's other members (cannot_link rows)."""
-    return _detach(conn, tracklet_id, "reject", cannot_link=True)
+    linked again with the identity's other members (cannot_link rows); given ``against``, with those of them
+    only (e.g. the partner its link stood on; each must be another member of its identity)."""
+    return _detach(conn, tracklet_id, "reject", cannot_link=True, against=against)
 
 
 def split(conn: sqlite3.Connection, tracklet_id: int) -> int:
@@ -243,6 +270,67 @@ def keep_apart(conn: sqlite3.Connection, identity_a: int, identity_b: int) -> in
     with _Edit(conn, "keep_apart", f"keep identities {identity_a} and {identity_b} apart", pairs=pairs):
         conn.executemany("INSERT OR IGNORE INTO cannot_link(tracklet_a, tracklet_b) VALUES (?, ?)", pairs)
     return len(pairs) - len(known)
+
+
+def split_group(conn: sqlite3.Connection, tracklet_ids: Iterable[int]) -> int:
+    """The tracklets (members of one active identity, not all of them) move together to a new identity
+    (returned), confirmed there (the reviewer said they belong together; link cost, confidence and reason
+    cleared); a cannot_link row between every moved and every staying member, none inside either group. The
+    staying members keep their rows."""
+    moved = sorted({int(t) for t in tracklet_ids})
+    if not moved:
+        raise ReviewError("select at least one tracklet to split off")
+    where = {t: _membership(conn, t)[0] for t in moved}
+    iid = where[moved[0]]
+    stray = next((t for t in moved if where[t] != iid), None)
+    if stray is not None:
+        raise ReviewError(f"tracklets {moved[0]} and {stray} are in different identities ({iid} and "
+                          f"{where[stray]}); split off tracklets of one identity")
+    _active_identity(conn, iid)
+    staying = [t for t in _members(conn, iid) if t not in where]
+    if not staying:
+        raise ReviewError(f"cannot split all {len(moved)} tracklets off identity {iid}; leave at least one")
+    clash = _conflict(conn, moved, moved)
+    if clash:
+        raise ReviewError(f"cannot split tracklets {clash[0]} and {clash[1]} off together: they were rejected "
+                          "as different people")
+    pairs = sorted((min(a, b), max(a, b)) for a in moved for b in staying)
+    with _Edit(conn, "split_group", f"split tracklets {_ids(moved)} off identity {iid}", identities=[iid],
+               tracklets=moved, pairs=pairs) as edit:
+        new = edit.new_identity()
+        edit.description += f" into new identity {new}"
+        conn.executemany("UPDATE identity_members SET identity_id = ?, state = 'confirmed', cost = NULL, "
+                         "confidence = NULL, reason = NULL WHERE tracklet_id = ?", [(new, t) for t in moved])
+        conn.executemany("INSERT OR IGNORE INTO cannot_link(tracklet_a, tracklet_b) VALUES (?, ?)", pairs)
+    return new
+
+
+def confirm_group(conn: sqlite3.Connection, tracklet_ids: Iterable[int]) -> int:
+    """Several memberships confirmed in one edit; returns how many changed. ReviewError when one is not linked
+    or every one is confirmed already."""
+    ids = sorted({int(t) for t in tracklet_ids})
+    if not ids:
+        raise ReviewError("select at least one tracklet to confirm")
+    where = {t: _membership(conn, t) for t in ids}
+    todo = [t for t in ids if where[t][1] != "confirmed"]
+    if not todo:
+        raise ReviewError(f"tracklet{'s' * (len(ids) > 1)} {_ids(ids)} already confirmed")
+    identities = sorted({where[t][0] for t in todo})
+    with _Edit(conn, "confirm_group", f"confirm tracklets {_ids(todo)} in identit"
+               f"{'y' if len(identities) == 1 else 'ies'} {_ids(identities)}", tracklets=todo):
+        conn.executemany("UPDATE identity_members SET state = 'confirmed' WHERE tracklet_id = ?",
+                         [(t,) for t in todo])
+    return len(todo)
+
+
+def remove_veto(conn: sqlite3.Connection, tracklet_a: int, tracklet_b: int) -> None:
+    """The cannot_link row between the two tracklets (either order) is deleted: the linker may join them again.
+    ReviewError when there is none."""
+    pair = (min(int(tracklet_a), int(tracklet_b)), max(int(tracklet_a), int(tracklet_b)))
+    if conn.execute("SELECT 1 FROM cannot_link WHERE tracklet_a = ? AND tracklet_b = ?", pair).fetchone() is None:
+        raise ReviewError(f"tracklets {tracklet_a} and {tracklet_b} have no veto between them")
+    with _Edit(conn, "remove_veto", f"remove the veto between tracklets {pair[0]} and {pair[1]}", pairs=[pair]):
+        conn.execute("DELETE FROM cannot_link WHERE tracklet_a = ? AND tracklet_b = ?", pair)
 
 
 def annotate(conn: sqlite3.Connection, identity_id: int, name: str, note: str = "") -> None:
