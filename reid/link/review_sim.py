@@ -4,8 +4,10 @@ review app's Y / N keys make, relinks its component in the same edit (``relink_c
 on until its budget of decisions is spent or the queue is empty.
 
 Y on a link confirms it (``confirm``), N rejects it (``reject``); Y on a suggested merge merges the two
-identities (``merge``, the larger kept, the pair compared confirmed), N keeps them apart (``keep_apart``).
-A decision the store refuses (``ReviewError``) costs nothing and its item is not asked again.
+identities (``merge``, the larger kept, the pair compared confirmed), N keeps them apart (``keep_apart``);
+Y on a mixed-looking identity splits its group off (``split_group``: a new identity, cannot-links between the
+two groups), N confirms all its members as one person (``confirm_group``). A decision the store refuses
+(``ReviewError``), or an item the reviewer passes (answer None), costs nothing and is not asked again.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from reid.store.queries import memberships
 
 log = logging.getLogger(__name__)
 
-Answer = Callable[[ReviewItem, Mapping[int, list[int]]], bool]  # (item, identity -> tracklets) -> Y?
+Answer = Callable[[ReviewItem, Mapping[int, list[int]]], bool | None]  # (item, identity -> tracklets) -> Y?
 
 
 @dataclass(frozen=True)
@@ -47,10 +49,19 @@ def identity_members(store: Store) -> dict[int, list[int]]:
     return dict(out)
 
 
-def decision_for(item: ReviewItem, yes: bool) -> tuple[str, tuple[Any, ...]]:
-    """The store call (``relink_component.DECISIONS`` name and arguments) for answer ``yes`` to ``item``."""
+def decision_for(
+    item: ReviewItem, yes: bool, members: Mapping[int, list[int]] | None = None
+) -> tuple[str, tuple[Any, ...]]:
+    """The store call (``relink_component.DECISIONS`` name and arguments) for answer ``yes`` to ``item``;
+    ``members`` (identity -> its tracklets now) is needed for N to a mixed item (every member confirmed)."""
     if item.kind == "link":
         return ("confirm" if yes else "reject"), (item.tracklet,)
+    if item.kind == "mixed":
+        if yes:
+            return "split_group", (item.group,)
+        if members is None:
+            raise ValueError("N to a mixed item confirms the identity's members: pass members")
+        return "confirm_group", (tuple(sorted(members.get(item.identity, ()))),)
     assert item.other is not None and item.partner is not None
     if yes:  # the pair compared is confirmed with the merge, so the relinks keep them together
         return "merge", (item.identity, item.other, (item.tracklet, item.partner))
@@ -58,7 +69,7 @@ def decision_for(item: ReviewItem, yes: bool) -> tuple[str, tuple[Any, ...]]:
 
 
 def _key(item: ReviewItem) -> tuple:
-    return item.kind, item.identity, item.other, item.tracklet
+    return item.kind, item.identity, item.other, item.tracklet, item.group
 
 
 def simulate_review(
@@ -77,8 +88,13 @@ def simulate_review(
         item = next((i for i in review_items(store, queue) if _key(i) not in refused), None)
         if item is None:
             break
-        yes = answer(item, identity_members(store))
-        action, args = decision_for(item, yes)
+        members = identity_members(store)
+        yes = answer(item, members)
+        if yes is None:
+            log.info("reviewer passed on %s item of identity %d; item skipped", item.kind, item.identity)
+            refused.add(_key(item))
+            continue
+        action, args = decision_for(item, yes, members)
         try:
             _, change = decide(store, action, *args, cfg=cfg)
         except ReviewError as exc:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from review_mixed_site import build_mixed_site
 from review_people import build_site, link_site
 
 from reid.cli import main
 from reid.cli.evaluate_review import checkpoints
 from reid.store import Store
+from reid.store.queries import memberships
 
 
 @pytest.fixture
@@ -68,3 +70,31 @@ def test_out_is_not_replaced_without_overwrite(site, tmp_path, capsys):
     assert out.read_bytes() == b"keep me"
     assert main([*args, "--overwrite"]) == 0
     assert _curve(capsys.readouterr().out) == [(0, 0.75, 0.6)]
+
+
+@pytest.fixture
+def mixed_site(tmp_path):
+    db = tmp_path / "mixed.db"
+    with Store(db) as store:
+        ids = build_mixed_site(store, tmp_path / "gt")
+    return db, tmp_path / "gt", ids
+
+
+def test_a_mixed_identity_is_fixed_in_one_decision(mixed_site, tmp_path, capsys):
+    db, gt, ids = mixed_site
+    out = tmp_path / "mixed-reviewed.db"
+    assert (
+        main(["evaluate-review", "--gt", str(gt), "--db", str(db), "--budget", "20", "--out", str(out)]) == 0
+    )
+    curve = _curve(capsys.readouterr().out)
+    assert curve[0][1] < 0.75  # besides the false link 3-4, persons 0 and 2 make two wrong cross-camera pairs
+    assert curve[-1][1:] == (1.0, 1.0)
+    with Store(out, readonly=True) as reviewed:
+        actions = [r.action for r in reviewed.review_log()]
+        identity = {m.tracklet_id: m.identity_id for m in reviewed.read(memberships)}
+    assert actions[0] == "split_group"  # first in the queue
+    assert actions.count("split_group") == 1  # one decision for the mixed identity
+    p0, p2 = {ids["cam1", 0], ids["cam2", 0]}, {ids["cam1", 2], ids["cam2", 2]}
+    assert len({identity[t] for t in p0}) == len({identity[t] for t in p2}) == 1
+    assert {identity[t] for t in p0} != {identity[t] for t in p2}
+    assert curve[1][1] > curve[0][1]  # after that one decision precision is up
