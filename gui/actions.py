@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow
 
+from gui.decisions_flow import DecisionsFlow
 from gui.edits import ReviewEdits
 from gui.inspect_flow import InspectFlow
 from gui.review_flow import ReviewFlow
@@ -43,6 +44,8 @@ class Commands(Protocol):
 
     def move_tracklet(self, delta: int) -> None: ...
 
+    def extend_tracklets(self, delta: int) -> None: ...
+
     def toggle_play(self) -> None: ...
 
     def step_frame(self, delta: int) -> None: ...
@@ -59,6 +62,7 @@ class Context:
     review: ReviewFlow
     inspect: InspectFlow
     window: Commands
+    decisions: DecisionsFlow
 
 
 class Spec(NamedTuple):
@@ -97,9 +101,48 @@ SPECS: tuple[Spec, ...] = (
     Spec("redo", "&Edit", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), lambda c: c.review.redo(), "redo"),
     Spec("find", "&Edit", "&Find identity…", ("Ctrl+F",), lambda c: c.window.focus_find(), "open"),
     Spec("confirm", "&Review", "&Confirm link", ("Y",), lambda c: c.review.confirm(), "write"),
-    Spec("reject", "&Review", "&Reject link", ("N",), lambda c: c.review.reject(), "write"),
+    Spec(
+        "reject",
+        "&Review",
+        "&Reject link (against its partner)",
+        ("N",),
+        lambda c: c.decisions.reject_link(),
+        "write",
+    ),
+    Spec(
+        "reject_identity",
+        "&Review",
+        "Reject link against the whole identity",
+        ("Shift+N",),
+        lambda c: c.review.reject(),
+        "write",
+    ),
     Spec("merge", "&Review", "&Merge identities…", ("M",), lambda c: c.review.merge(), "write"),
     Spec("split", "&Review", "&Split tracklet out", ("S",), lambda c: c.review.split(), "write"),
+    Spec(
+        "split_group",
+        "&Review",
+        "Split selected off as a &group",
+        ("Shift+S",),
+        lambda c: c.decisions.split_group(),
+        "write",
+    ),
+    Spec(
+        "vetoes",
+        "&Review",
+        "Show &vetoes of this identity…",
+        ("V",),
+        lambda c: c.decisions.show_vetoes(),
+        "open",
+    ),
+    Spec(
+        "history",
+        "&Edit",
+        "Decision &history…",
+        ("Ctrl+H",),
+        lambda c: c.decisions.show_history(),
+        "open",
+    ),
     Spec("annotate", "&Review", "&Annotate identity…", ("A",), lambda c: c.review.annotate(), "write"),
     Spec(
         "assign",
@@ -117,12 +160,54 @@ SPECS: tuple[Spec, ...] = (
         lambda c: c.review.next_unreviewed(),
         "open",
     ),
-    Spec("prev_identity", "&Go", "Previous identity", ("Up",), lambda c: c.window.move_identity(-1), "open"),
-    Spec("next_identity", "&Go", "Next identity", ("Down",), lambda c: c.window.move_identity(1), "open"),
     Spec(
-        "prev_tracklet", "&Go", "Previous tracklet", ("Left",), lambda c: c.window.move_tracklet(-1), "open"
+        "prev_identity",
+        "&Go",
+        "Previous identity (nearest tab: a row of results up)",
+        ("Up",),
+        lambda c: c.window.move_identity(-1),
+        "open",
     ),
-    Spec("next_tracklet", "&Go", "Next tracklet", ("Right",), lambda c: c.window.move_tracklet(1), "open"),
+    Spec(
+        "next_identity",
+        "&Go",
+        "Next identity (nearest tab: a row down)",
+        ("Down",),
+        lambda c: c.window.move_identity(1),
+        "open",
+    ),
+    Spec(
+        "prev_tracklet",
+        "&Go",
+        "Previous tracklet (nearest tab: previous result)",
+        ("Left",),
+        lambda c: c.window.move_tracklet(-1),
+        "open",
+    ),
+    Spec(
+        "next_tracklet",
+        "&Go",
+        "Next tracklet (nearest tab: next result)",
+        ("Right",),
+        lambda c: c.window.move_tracklet(1),
+        "open",
+    ),
+    Spec(
+        "extend_prev",
+        "&Go",
+        "Extend selection to previous tracklet",
+        ("Shift+Left",),
+        lambda c: c.window.extend_tracklets(-1),
+        "open",
+    ),
+    Spec(
+        "extend_next",
+        "&Go",
+        "Extend selection to next tracklet",
+        ("Shift+Right",),
+        lambda c: c.window.extend_tracklets(1),
+        "open",
+    ),
     Spec("play", "&Go", "Play / pause", ("Space",), lambda c: c.window.toggle_play(), "open"),
     Spec("frame_back", "&Go", "Frame back", (",",), lambda c: c.window.step_frame(-1), "open"),
     Spec("frame_fwd", "&Go", "Frame forward", (".",), lambda c: c.window.step_frame(1), "open"),
@@ -133,9 +218,17 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "compare_selected",
         "&View",
-        "Compare selected tracklets",
+        "Compare selected tracklets (nearest tab: the result with the query)",
         ("C",),
         lambda c: c.inspect.compare_selected(),
+        "open",
+    ),
+    Spec(
+        "go_to_result",
+        "&Go",
+        "Go to the nearest result's identity",
+        ("G", "Ctrl+G"),
+        lambda c: c.inspect.go_to_result(),
         "open",
     ),
     Spec("help", "&Help", "Keyboard shortcuts", ("F1", "?"), lambda c: c.window.toggle_help()),

@@ -74,15 +74,19 @@ class QueueStep(NamedTuple):
 
 
 def item_key(item: ReviewItem) -> tuple[Any, ...]:
-    """What a skipped item is remembered by: a link by its tracklet, a suggested merge by its two identities."""
+    """What a skipped item is remembered by: a link by its tracklet, a suggested merge by its two identities,
+    a mixed-looking identity by the identity and the group it would split off."""
     if item.kind == "link":
         return ("link", item.tracklet)
+    if item.kind == "mixed":
+        return ("mixed", item.identity, item.group)
     return ("merge", min(item.identity, item.other or 0), max(item.identity, item.other or 0))
 
 
 def queue_items(store: Any) -> list[ReviewItem]:
-    """``reid.link.review_queue.review_items`` (proposed links and suggested merges, most valuable decision
-    first); a file without a stored threshold: its proposed links, least confident first (p NaN)."""
+    """``reid.link.review_queue.review_items`` (proposed links, suggested merges and mixed-looking identities,
+    most valuable decision first); a file without a stored threshold: its proposed links, least confident
+    first (p NaN)."""
     from reid.link.review_queue import ReviewItem, review_items
 
     if store.get_meta("link_threshold"):

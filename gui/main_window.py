@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import jobs, workers
+from gui import inspect_jobs, jobs, workers
 from gui.actions import Context, build_actions, update_undo_actions
+from gui.decisions_flow import DecisionsFlow
 from gui.edits import ReviewEdits
 from gui.inspect_flow import InspectFlow
 from gui.models import IdentityListModel, NearestModel, TrackletModel
@@ -43,10 +44,13 @@ from gui.widgets.dialogs import Dialogs
 from gui.widgets.empty_state import EmptyState
 from gui.widgets.frame_viewer import FrameViewer
 from gui.widgets.help_overlay import HelpOverlay
+from gui.widgets.history import HistoryDialog
 from gui.widgets.identity_list import IdentityList
+from gui.widgets.identity_picker import IdentityPictures
 from gui.widgets.nearest import NearestView
 from gui.widgets.overview import OverviewView
 from gui.widgets.tracklet_strips import TrackletStrips
+from gui.widgets.vetoes import VetoesDialog
 from reid.errors import StoreError
 from reid.store.rows import DetectionRow, IdentitySummary, TrackletRow
 
@@ -82,15 +86,22 @@ class MainWindow(QMainWindow):
         self.nearest_model = NearestModel(parent=self)
         self._build_widgets()
         self.flow = ReviewFlow(self.state, self.review, self)
+        self.vetoes_dialog, self.history_dialog = VetoesDialog(self), HistoryDialog(self)
+        self.decisions = DecisionsFlow(
+            self.state, self.review, self, self.flow, self.vetoes_dialog, self.history_dialog
+        )
         self.inspect = InspectFlow(self.state, self, self.nearest_view, self.nearest_model, self.compare_view)
         self.nearest_view.assign_requested.connect(self.flow.assign_from_nearest)
         self.nearest_view.open_requested.connect(self.flow.go_to_tracklet)
         self.review.changed.connect(self._after_edit)
+        self.identity_shown.connect(self.decisions.identity_shown)
         self.actions_by_name = build_actions(
-            self, Context(self.state, self.review, self.flow, self.inspect, self)
+            self, Context(self.state, self.review, self.flow, self.inspect, self, decisions=self.decisions)
         )
         self.help_overlay = HelpOverlay(self)
         self.help_overlay.set_actions(list(self.actions_by_name.values()))
+        for dialog in (self.vetoes_dialog, self.history_dialog):  # Ctrl+Z / Ctrl+Shift+Z work there too
+            dialog.addActions([self.actions_by_name["undo"], self.actions_by_name["redo"]])
         self._set_open(False)
 
     @property
@@ -206,7 +217,15 @@ class MainWindow(QMainWindow):
         QApplication.beep()
 
     def ask_identity(self, title: str, candidates: Sequence[tuple[int, str]]) -> int | None:
-        return self.dialogs.choose_identity(self, title, list(candidates))
+        """The merge dialog: a picture of each candidate, the nearest to the current identity first."""
+        anchor = self.state.identity
+        pictures = IdentityPictures(
+            self.thumbnails, lambda done: self.submit(inspect_jobs.identity_pictures(anchor), done)
+        )
+        return self.dialogs.choose_identity(self, title, list(candidates), pictures)
+
+    def show_merge(self, tracklet: int, partner: int, identity: int, other: int) -> None:
+        self.inspect.show_merge(tracklet, partner, identity, other)
 
     def ask_annotation(self, identity_id: int, name: str, note: str) -> tuple[str, str] | None:
         return self.dialogs.annotate(self, identity_id, name, note)
@@ -222,10 +241,21 @@ class MainWindow(QMainWindow):
         self.identity_list.focus_find()
 
     def move_identity(self, delta: int) -> None:
-        self.identity_list.move(delta)
+        """↑/↓: the next identity; on the nearest tab a row of its results."""
+        if self.tabs.currentIndex() == NEAREST:
+            self.nearest_view.step_row(delta)
+        else:
+            self.identity_list.move(delta)
 
     def move_tracklet(self, delta: int) -> None:
-        self.strips.move(delta)
+        """←/→: the next tracklet; on the nearest tab the next result."""
+        if self.tabs.currentIndex() == NEAREST:
+            self.nearest_view.step(delta)
+        else:
+            self.strips.move(delta)
+
+    def extend_tracklets(self, delta: int) -> None:
+        self.strips.extend(delta)
 
     def toggle_help(self) -> None:
         self.help_overlay.toggle()
@@ -275,6 +305,7 @@ class MainWindow(QMainWindow):
                 worker.deleteLater()
         self.queries = self.thumbnails = None
         self.review.set_store(None)
+        self.decisions.close()
         update_undo_actions(self.actions_by_name, self.review)
         if self.session is not None:
             self.session.close()

@@ -45,6 +45,12 @@ def format_cost(cost: float | None) -> str:
     return "—" if cost is None else f"{cost:.3f}"
 
 
+def tracklet_name(t: Any) -> str:
+    """How every view names a tracklet: its database id and its camera's track number, "#12 · track 3"
+    (the tracklet strip, the nearest results, compare and the merge dialog say the same)."""
+    return f"#{t.id} · track {t.track_id}"
+
+
 class RowsTableModel(QAbstractTableModel):
     """A flat table over ``self._rows`` (one item per row) with the header ``COLUMNS``."""
 

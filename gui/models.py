@@ -5,8 +5,8 @@ the database themselves. Thumbnails are a role (``DecorationRole``) served from 
 with a placeholder until the worker has decoded them.
 
 This module holds the identity list (model + filter proxy); the roles, colours and formatting live in
-``gui.model_base``, the tracklet, detection, nearest and camera models in ``gui.tracklet_models``; both are
-re-exported here (one import path for every model of the app).
+``gui.model_base``, the tracklet, detection and camera models in ``gui.tracklet_models``, the nearest results
+in ``gui.nearest_model``; all are re-exported here (one import path for every model of the app).
 """
 
 from __future__ import annotations
@@ -32,8 +32,10 @@ from gui.model_base import (
     RowsTableModel,
     format_cost,
     format_time,
+    tracklet_name,
 )
-from gui.tracklet_models import CameraCountModel, DetectionModel, NearestModel, TrackletModel, bordered
+from gui.nearest_model import NearestModel, bordered
+from gui.tracklet_models import CameraCountModel, DetectionModel, TrackletModel
 from reid.store.rows import IdentitySummary
 
 # ---------------------------------------------------------------------------------------------- identities
@@ -176,7 +178,9 @@ class IdentityListModel(RowsTableModel):
         self._rows = self._sorted(self._rows, column, order)
         self._reindex()
         self.changePersistentIndexList(
-            persistent, [self.index(self._row_of[i], p.column()) for i, p in zip(ids, persistent, strict=True)])
+            persistent,
+            [self.index(self._row_of[i], p.column()) for i, p in zip(ids, persistent, strict=True)],
+        )
         self.layoutChanged.emit()
 
 
@@ -191,8 +195,13 @@ class IdentityFilterProxy(QSortFilterProxyModel):
         self.min_cost: float | None = None
         self.max_cost: float | None = None
 
-    def set_filters(self, camera: str | None = None, status: str | None = None,
-                    min_cost: float | None = None, max_cost: float | None = None) -> None:
+    def set_filters(
+        self,
+        camera: str | None = None,
+        status: str | None = None,
+        min_cost: float | None = None,
+        max_cost: float | None = None,
+    ) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateRowsFilter is deprecated there
             self.beginFilterChange()
             self.camera, self.status, self.min_cost, self.max_cost = camera, status, min_cost, max_cost
@@ -218,7 +227,9 @@ class IdentityFilterProxy(QSortFilterProxyModel):
             return False
         if self.min_cost is not None and (r.weakest_cost is None or r.weakest_cost < self.min_cost):
             return False
-        return not (self.max_cost is not None and r.weakest_cost is not None and r.weakest_cost > self.max_cost)
+        return not (
+            self.max_cost is not None and r.weakest_cost is not None and r.weakest_cost > self.max_cost
+        )
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sourceModel().sort(column, order)
@@ -234,6 +245,24 @@ class IdentityFilterProxy(QSortFilterProxyModel):
         return self.sourceModel().summary(self.mapToSource(self.index(proxy_row, 0)).row()).id
 
 
-__all__ = ["CAMERA_ROLE", "COST_ROLE", "DECORATION", "DISPLAY", "ID_ROLE", "ROW_ROLE", "SORT_ROLE", "STATE_ROLE",
-           "THUMBNAIL_ROLE", "CameraCountModel", "DetectionModel", "IdentityFilterProxy", "IdentityListModel",
-           "NearestModel", "TrackletModel", "bordered", "format_cost", "format_time"]
+__all__ = [
+    "CAMERA_ROLE",
+    "COST_ROLE",
+    "DECORATION",
+    "DISPLAY",
+    "ID_ROLE",
+    "ROW_ROLE",
+    "SORT_ROLE",
+    "STATE_ROLE",
+    "THUMBNAIL_ROLE",
+    "CameraCountModel",
+    "DetectionModel",
+    "IdentityFilterProxy",
+    "IdentityListModel",
+    "NearestModel",
+    "TrackletModel",
+    "bordered",
+    "format_cost",
+    "format_time",
+    "tracklet_name",
+]

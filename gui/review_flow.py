@@ -6,7 +6,8 @@ the views reload (``state.want_identity`` / ``want_tracklet``). Works on the sta
 The work queue (``gui.jobs.next_item``: ``reid.link.review_queue.review_items``, proposed links and suggested
 merges, most valuable decision first) starts at its top (Ctrl+N). While its item is on screen (its tracklet
 current), Y and N answer it: a link is confirmed or rejected, a suggested merge joined (``ReviewEdits.join``)
-or kept apart (``keep_apart``); then the queue moves on to its next item, read after the decision's relink.
+or kept apart (``keep_apart``), a mixed-looking identity split in two (``split_group``) or confirmed as one
+person (``confirm_group``); then the queue moves on to its next item, read after the decision's relink.
 Ctrl+N skips the item: a skipped item is not shown again until the queue has nothing else, and then only
 after the reviewer is told and presses Ctrl+N again. Away from the item, Y and N act on the current tracklet.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from gui import jobs
 from gui.edits import ReviewEdits
+from gui.model_base import format_time
 from gui.state import REVIEW, ReviewState, Shell
 from reid.store.rows import IdentitySummary, TrackletRow
 
@@ -35,24 +37,32 @@ class ReviewFlow:
 
     # --- edits of the current tracklet
     def confirm(self) -> None:
-        """Y: confirm the current tracklet's link, or join the suggested merge on screen."""
+        """Y: confirm the current tracklet's link, join the suggested merge on screen, or split the group of a
+        mixed-looking identity off (a new identity, kept apart from the rest)."""
         tid, item = self.state.tracklet, self.item_on_screen()
         if tid is None:
             return
         if item is not None and item.kind == "merge" and item.other is not None and item.partner is not None:
             done = self.edits.join(item.identity, item.other, (item.tracklet, item.partner))
+        elif item is not None and item.kind == "mixed":
+            self.state.want_tracklet = item.partner  # stay in the identity, on the rest's closest tracklet
+            done = self.edits.split_group(item.group)
         else:
             done = self.edits.confirm(tid)
         if item is not None and done:
             self.next_item()
 
     def reject(self) -> None:
-        """N: reject the current tracklet's link, or keep the suggested merge on screen apart."""
+        """N: reject the current tracklet's link, keep the suggested merge on screen apart, or confirm every
+        member of a mixed-looking identity as one person."""
         tid, item = self.state.tracklet, self.item_on_screen()
         if tid is None:
             return
         if item is not None and item.kind == "merge" and item.other is not None:
             done = self.edits.keep_apart(item.identity, item.other)
+        elif item is not None and item.kind == "mixed":
+            members = [t.id for t in self.state.tracklets if t.identity_id == item.identity]
+            done = self.edits.confirm_group(members)
         else:
             self.state.want_tracklet = self.state.neighbour(tid)  # stay in the identity, on the next tracklet
             done = self.edits.reject(tid)
@@ -143,12 +153,20 @@ class ReviewFlow:
             return
         self.item = item
         self.go_to(row, keep=True)
-        if item.kind == "merge":
+        if item.kind == "mixed":
+            self.shell.show_status(
+                f"looks mixed ({step.total} in the queue): identity #{item.identity}, tracklets "
+                f"{list(item.group)} vs the rest, {item.cost:.3f} apart{_chance(item)} — Y splits them off, "
+                "N says one person, Ctrl+N skips"
+            )
+        elif item.kind == "merge":
             self.shell.show_status(
                 f"suggested merge ({step.total} in the queue): identity #{item.identity} "
                 f"and #{item.other}, tracklets {item.tracklet} and {item.partner} "
                 f"{item.cost:.3f} apart{_chance(item)} — Y joins them, N keeps them apart, Ctrl+N skips"
             )
+            if item.partner is not None and item.other is not None:  # both sides, in the compare tab
+                self.shell.show_merge(item.tracklet, item.partner, item.identity, item.other)
         else:
             self.shell.show_status(
                 f"proposed link ({step.total} in the queue): tracklet {item.tracklet}, "
@@ -187,7 +205,10 @@ class ReviewFlow:
 
 
 def _label(r: IdentitySummary) -> str:
-    return f"#{r.id} {r.name}".strip() + f" — {', '.join(r.cameras)}"
+    """A merge candidate: number and name, cameras, time span, size."""
+    span = f"{format_time(r.first_time)}–{format_time(r.last_time)}"
+    n = f"{r.n_tracklets} tracklet{'s' if r.n_tracklets != 1 else ''}"
+    return f"#{r.id} {r.name}".strip() + f" — {', '.join(r.cameras)} · {span} · {n}"
 
 
 def _chance(item: ReviewItem) -> str:

@@ -51,7 +51,7 @@ class ReviewState:
         """The tracklet to stay on when ``tracklet_id`` leaves the identity: the next one, else the previous."""
         ids = [t.id for t in self.tracklets]
         i = ids.index(tracklet_id) if tracklet_id in ids else -1
-        rest = ids[i + 1:] + ids[:i][::-1]
+        rest = ids[i + 1 :] + ids[:i][::-1]
         return rest[0] if rest else None
 
     def forget_wanted(self) -> None:
@@ -86,3 +86,7 @@ class Shell(Protocol):
     def select_tracklet(self, tracklet_id: int) -> bool: ...
 
     def show_in_viewer(self, viewer: Any, t: TrackletRow | None, dets: list[DetectionRow]) -> None: ...
+
+    def show_merge(self, tracklet: int, partner: int, identity: int, other: int) -> None:
+        """Both sides of a suggested merge side by side (``tracklet`` of ``identity``, ``partner`` of
+        ``other``), the current tracklet unchanged."""

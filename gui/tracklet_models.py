@@ -1,6 +1,7 @@
-"""Qt item models of one identity's tracklets, one tracklet's detections, query-by-example results and the
-per-camera counts. Thin adapters over ``reid.store`` rows handed in with ``set_rows``; thumbnails are a role
-served from ``gui.workers.ThumbnailCache`` (a placeholder until the worker has decoded them)."""
+"""Qt item models of one identity's tracklets, one tracklet's detections and the per-camera counts (the
+query-by-example results: ``gui.nearest_model``). Thin adapters over ``reid.store`` rows handed in with
+``set_rows``; thumbnails are a role served from ``gui.workers.ThumbnailCache`` (a placeholder until the worker
+has decoded them)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,16 @@ from PySide6.QtCore import (
     QObject,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QFont
 
 from gui.model_base import (
     _USER,
     CAMERA_ROLE,
-    CONFIRMED,
     CONFIRMED_BG,
     COST_ROLE,
     DECORATION,
     DISPLAY,
     ID_ROLE,
-    REJECTED,
     ROW_ROLE,
     STATE_ROLE,
     THUMBNAIL_ROLE,
@@ -34,6 +33,7 @@ from gui.model_base import (
     Index,
     RowsTableModel,
     format_time,
+    tracklet_name,
 )
 from reid.store.rows import CameraRow, DetectionRow, TrackletRow
 
@@ -152,13 +152,17 @@ class TrackletModel(QAbstractItemModel):
         if role == DISPLAY and col == 0:
             state = t.state or "unlinked"
             cost = "" if t.cost is None else f" · cost {t.cost:.3f}"
-            return (f"#{t.id} · track {t.track_id}\n{format_time(t.first_time)}–{format_time(t.last_time)}"
-                    f" · {t.n_detections} det\n{state}{cost}")
+            return (
+                f"{tracklet_name(t)}\n{format_time(t.first_time)}–{format_time(t.last_time)}"
+                f" · {t.n_detections} det\n{state}{cost}"
+            )
         if role in (DECORATION, THUMBNAIL_ROLE) and col == 1 and self._thumbnails is not None:
             return self._thumbnails.strip(t.id)
         if role == Qt.ItemDataRole.ToolTipRole:
             reason = getattr(t, "reason", None)  # why the linker proposed the link (stores before v3: none)
-            return f"{t.video_path}\nframes {t.first_frame}–{t.last_frame}" + (f"\nlinked: {reason}" if reason else "")
+            return f"{t.video_path}\nframes {t.first_frame}–{t.last_frame}" + (
+                f"\nlinked: {reason}" if reason else ""
+            )
         if role == Qt.ItemDataRole.BackgroundRole:
             if t.state == "confirmed":
                 return QBrush(CONFIRMED_BG)
@@ -227,97 +231,6 @@ class DetectionModel(QAbstractListModel):
         return None
 
 
-# ---------------------------------------------------------------------------------------------- nearest
-
-
-class NearestModel(QAbstractListModel):
-    """Ranked nearest tracklets of a query: ``(TrackletRow, distance)`` with a review mark per row.
-
-    ``mark``: 'same' (confirmed in the query's identity: green border), 'cannot' (a reviewer said not the
-    same person: red border) or None. The decoration is the best crop with that border drawn in.
-    """
-
-    DISTANCE_ROLE = _USER + 30
-    MARK_ROLE = _USER + 31
-
-    def __init__(self, thumbnails: Any = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thumbnails = thumbnails
-        self._rows: list[tuple[TrackletRow, float, str | None]] = []
-        self._decorated: dict[int, QPixmap] = {}
-        if thumbnails is not None:
-            thumbnails.ready.connect(self._thumbnail_ready)
-
-    def set_thumbnails(self, thumbnails: Any) -> None:
-        self._thumbnails = thumbnails
-        self._decorated.clear()
-        if thumbnails is not None:
-            thumbnails.ready.connect(self._thumbnail_ready)
-
-    def set_rows(self, rows: Sequence[tuple[TrackletRow, float, str | None]]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._decorated.clear()
-        self.endResetModel()
-
-    def row(self, row: int) -> tuple[TrackletRow, float, str | None]:
-        return self._rows[row]
-
-    def _thumbnail_ready(self, tracklet_id: int) -> None:
-        for i, (t, _, _) in enumerate(self._rows):
-            if t.id == tracklet_id:
-                self._decorated.pop(tracklet_id, None)
-                idx = self.index(i, 0)
-                self.dataChanged.emit(idx, idx, [DECORATION])
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def data(self, index: Index, role: int = DISPLAY) -> Any:
-        if not index.isValid():
-            return None
-        t, dist, mark = self._rows[index.row()]
-        if role == DISPLAY:
-            who = f"#{t.identity_id}" if t.identity_id is not None else "unlinked"
-            return f"{index.row() + 1}. d {dist:.3f}\n{t.camera} · {format_time(t.first_time)}\n{who}"
-        if role == DECORATION and self._thumbnails is not None:
-            return self._decoration(t.id, mark)
-        if role == ID_ROLE:
-            return t.id
-        if role == self.DISTANCE_ROLE:
-            return dist
-        if role == self.MARK_ROLE:
-            return mark
-        if role == CAMERA_ROLE:
-            return t.camera
-        if role == ROW_ROLE:
-            return t
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"tracklet #{t.id}, {t.camera}, {t.video_path}\nstate: {t.state or 'unlinked'}"
-        return None
-
-    def _decoration(self, tracklet_id: int, mark: str | None) -> QPixmap:
-        if not self._thumbnails.has(tracklet_id):
-            return self._thumbnails.best(tracklet_id)  # placeholder; the worker is asked for it
-        pix = self._decorated.get(tracklet_id)
-        if pix is None:
-            pix = bordered(self._thumbnails.best(tracklet_id), mark)
-            self._decorated[tracklet_id] = pix
-        return pix
-
-
-def bordered(pixmap: QPixmap, mark: str | None, width: int = 4) -> QPixmap:
-    """A copy of ``pixmap`` inside a frame: green for 'same', red for 'cannot', light grey otherwise."""
-    color = {"same": CONFIRMED, "cannot": REJECTED}.get(mark or "", QColor(225, 225, 225))
-    out = QPixmap(pixmap.width() + 2 * width, pixmap.height() + 2 * width)
-    out.fill(color)
-    painter = QPainter(out)
-    painter.drawPixmap(width, width, pixmap)
-    painter.setPen(QPen(color))
-    painter.end()
-    return out
-
-
 # ---------------------------------------------------------------------------------------------- cameras
 
 
@@ -332,7 +245,9 @@ class CameraCountModel(RowsTableModel):
 
     def set_rows(self, cameras: Sequence[CameraRow], identities_per_camera: dict[str, int]) -> None:
         self.beginResetModel()
-        self._rows = [(c.name, c.n_videos, c.n_tracklets, identities_per_camera.get(c.name, 0)) for c in cameras]
+        self._rows = [
+            (c.name, c.n_videos, c.n_tracklets, identities_per_camera.get(c.name, 0)) for c in cameras
+        ]
         self.endResetModel()
 
     def data(self, index: Index, role: int = DISPLAY) -> Any:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.models import format_cost, format_time
+from gui.models import format_cost, format_time, tracklet_name
 from gui.widgets.frame_viewer import FrameViewer
 from reid.store.rows import TrackletRow
 
@@ -37,10 +37,16 @@ class CompareView(QWidget):
             label.setWordWrap(True)
         self.left_strip = QLabel(self)
         self.right_strip = QLabel(self)
-        self.cost_label = QLabel("Select two tracklets (Ctrl+click in the tracklet list) or compare from the "
-                                 "nearest view", self)
+        self.cost_label = QLabel(
+            "Select two tracklets (Ctrl+click in the tracklet list) or compare from the nearest view", self
+        )
         self.cost_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.cost_label.setWordWrap(True)
+        self.note_label = QLabel(self)  # what the pair is asked for (a suggested merge: what Y and N do)
+        self.note_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet("background: #fff4d6; padding: 4px;")
+        self.note_label.hide()
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, STEPS)
         self.slider.valueChanged.connect(self._sync)
@@ -63,6 +69,7 @@ class CompareView(QWidget):
         bar.addWidget(self.play_button)
         bar.addWidget(self.slider, 1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.note_label)
         layout.addWidget(self.cost_label)
         layout.addLayout(grid, 1)
         layout.addLayout(bar)
@@ -75,26 +82,44 @@ class CompareView(QWidget):
         for label, t in ((self.left_info, left), (self.right_info, right)):
             who = f"identity #{t.identity_id}" if t.identity_id is not None else "unlinked"
             reason = getattr(t, "reason", None)  # why the linker proposed the link (stores before v3: none)
-            label.setText(f"<b>#{t.id}</b> · {t.camera} · {format_time(t.first_time)}–{format_time(t.last_time)}"
-                          f" · {who} · {t.state or 'unlinked'} · cost {format_cost(t.cost)}"
-                          + (f"<br><i>linked: {html.escape(reason)}</i>" if reason else ""))
+            label.setText(
+                f"<b>{tracklet_name(t)}</b> · {t.camera} · {format_time(t.first_time)}–{format_time(t.last_time)}"
+                f" · {who} · {t.state or 'unlinked'} · cost {format_cost(t.cost)}"
+                + (f"<br><i>linked: {html.escape(reason)}</i>" if reason else "")
+            )
         self.cost_label.setText(f"Tracklet #{left.id} vs #{right.id}: computing distance…")
         self.slider.setValue(0)
         frames = max(left.last_frame - left.first_frame, right.last_frame - right.first_frame, 1)
         self._step = max(1, round(STEPS / frames))
 
-    def set_distance(self, distance: float | None, threshold: float) -> None:
+    def set_note(self, text: str) -> None:
+        """A line above the pair (rich text); hidden when empty."""
+        self.note_label.setText(text)
+        self.note_label.setVisible(bool(text))
+
+    def set_distance(
+        self, distance: float | None, threshold: float, timing: tuple[bool, str] | None = None
+    ) -> None:
+        """The pair's embedding distance against the link threshold and, when given, whether their timing can
+        fit one person (``gui.timing.timing_fit``: the right one relative to the left)."""
         if self.pair is None:
             return
         a, b = self.pair
+        when = ""
+        if timing is not None:
+            fits, text = timing
+            when = f" · timing: {html.escape(text)}" + (
+                "" if fits else " <span style='color:#b00020'>(cannot be one person)</span>"
+            )
         if distance is None:
-            self.cost_label.setText(f"Tracklet #{a.id} vs #{b.id}: no embedding stored")
+            self.cost_label.setText(f"Tracklet #{a.id} vs #{b.id}: no embedding stored{when}")
             return
         verdict = "below" if distance <= threshold else "above"
         same = a.identity_id is not None and a.identity_id == b.identity_id
         self.cost_label.setText(
             f"<b>Tracklet #{a.id} vs #{b.id}</b>: embedding distance <b>{distance:.3f}</b> ({verdict} the link "
-            f"threshold {threshold:.2f}) · {'same identity' if same else 'different identities'}")
+            f"threshold {threshold:.2f}) · {'same identity' if same else 'different identities'}{when}"
+        )
 
     def set_strips(self, left: QPixmap | None, right: QPixmap | None) -> None:
         for label, pix in ((self.left_strip, left), (self.right_strip, right)):

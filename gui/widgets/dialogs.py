@@ -9,12 +9,13 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QInputDialog,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QWidget,
 )
+
+from gui.widgets.identity_picker import IdentityPicker, IdentityPictures
 
 
 class Dialogs:
@@ -27,33 +28,40 @@ class Dialogs:
         QMessageBox.information(parent, title, text)
 
     def open_database(self, parent: QWidget | None, start: str = "") -> str | None:
-        path, _ = QFileDialog.getOpenFileName(parent, "Open database", start,
-                                              "reid databases (*.db *.sqlite *.sqlite3);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            parent, "Open database", start, "reid databases (*.db *.sqlite *.sqlite3);;All files (*)"
+        )
         return path or None
 
     def choose_folder(self, parent: QWidget | None, title: str, start: str = "") -> str | None:
         return QFileDialog.getExistingDirectory(parent, title, start) or None
 
-    def choose_identity(self, parent: QWidget | None, title: str,
-                        candidates: Sequence[tuple[int, str]]) -> int | None:
-        """Pick one identity from ``(id, label)`` pairs; typing an id that is not listed is accepted too."""
-        labels = [label for _, label in candidates]
-        text, ok = QInputDialog.getItem(parent, title, "Identity (type its number):", labels, 0, True)
-        if not ok or not text:
-            return None
-        for ident, label in candidates:
-            if label == text:
-                return ident
-        digits = text.strip().lstrip("#").split()[0] if text.strip() else ""
-        return int(digits) if digits.isdigit() else None
+    def choose_identity(
+        self,
+        parent: QWidget | None,
+        title: str,
+        candidates: Sequence[tuple[int, str]],
+        pictures: IdentityPictures | None = None,
+    ) -> int | None:
+        """Pick one identity from ``(id, label)`` pairs in ``IdentityPicker`` (a picture of each when
+        ``pictures`` is given, nothing preselected); typing an id that is not listed is accepted too."""
+        dialog = IdentityPicker(parent, title, candidates, pictures)
+        try:
+            return dialog.choice if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
 
-    def annotate(self, parent: QWidget | None, identity_id: int, name: str, note: str) -> tuple[str, str] | None:
+    def annotate(
+        self, parent: QWidget | None, identity_id: int, name: str, note: str
+    ) -> tuple[str, str] | None:
         dialog = QDialog(parent)
         dialog.setWindowTitle(f"Annotate identity #{identity_id}")
         name_edit = QLineEdit(name, dialog)
         note_edit = QPlainTextEdit(note, dialog)
         note_edit.setFixedHeight(80)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
         form = QFormLayout(dialog)

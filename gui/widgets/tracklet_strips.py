@@ -1,8 +1,9 @@
-"""Tracklets of the selected identity, grouped by camera, each with a strip of its best crops."""
+"""Tracklets of the selected identity, grouped by camera, each with a strip of its best crops. Several can be
+selected (Ctrl/Shift+click, or ``extend`` from the keyboard) to split them off together."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSize, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QVBoxLayout, QWidget
 
 from gui.models import ID_ROLE, TrackletModel
@@ -11,7 +12,9 @@ from gui.models import ID_ROLE, TrackletModel
 class TrackletStrips(QWidget):
     """A tree (camera -> tracklet) over ``TrackletModel``; thumbnails arrive lazily from the cache.
 
-    ``current_changed(tracklet_id)`` (-1 for none) when the current tracklet changes.
+    ``current_changed(tracklet_id)`` (-1 for none) when the current tracklet changes. ``extend(delta)`` moves
+    the current tracklet and selects every tracklet from the anchor (where the selection started) to it, in
+    display order, across cameras.
     """
 
     current_changed = Signal(int)
@@ -21,6 +24,8 @@ class TrackletStrips(QWidget):
         self.model = model
         self.view = QTreeView(self)
         self.view.setModel(model)
+        self._anchor: int | None = None  # where a keyboard-extended selection started: the last current row
+        self._extending = False  # set by it
         self.view.setIconSize(QSize(1000, thumb_height))  # width: the whole strip
         self.view.setUniformRowHeights(False)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -58,7 +63,33 @@ class TrackletStrips(QWidget):
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
         self.view.selectionModel().setCurrentIndex(idx, flags)
         self.view.scrollTo(idx)
+        self._anchor = tracklet_id
         return True
+
+    def extend(self, delta: int) -> None:
+        """Shift+Left/Right: move the current tracklet by ``delta`` and select the range from the anchor."""
+        ids = [t.id for t in self.model.rows()]
+        current = self.current_tracklet()
+        if current not in ids:
+            self.move(delta)
+            return
+        if self._anchor not in ids:
+            self._anchor = current
+        anchor = ids.index(self._anchor)  # type: ignore[arg-type]
+        end = max(0, min(len(ids) - 1, ids.index(current) + delta))
+        selection = QItemSelection()
+        for tid in ids[min(anchor, end) : max(anchor, end) + 1]:
+            idx = self.model.index_of(tid)
+            selection.select(idx, idx)
+        model = self.view.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag
+        self._extending = True
+        try:
+            model.setCurrentIndex(self.model.index_of(ids[end]), flags.NoUpdate)
+        finally:
+            self._extending = False
+        model.select(selection, flags.ClearAndSelect | flags.Rows)
+        self.view.scrollTo(self.model.index_of(ids[end]))
 
     def move(self, delta: int) -> None:
         ids = [t.id for t in self.model.rows()]
@@ -70,6 +101,9 @@ class TrackletStrips(QWidget):
 
     def _current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and current.internalId() != 0:
-            self.current_changed.emit(int(current.siblingAtColumn(0).data(ID_ROLE)))
+            tracklet_id = int(current.siblingAtColumn(0).data(ID_ROLE))
+            if not self._extending:  # a click, an arrow key or a selection by the window: extend from here
+                self._anchor = tracklet_id
+            self.current_changed.emit(tracklet_id)
         else:
             self.current_changed.emit(-1)

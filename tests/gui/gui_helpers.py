@@ -24,6 +24,7 @@ class FakeDialogs:
         self.annotation: tuple[str, str] | None = None
         self.folder: str | None = None
         self.open_path: str | None = None
+        self.pictures = None
 
     def errors(self) -> list[str]:
         return [text for kind, _, text in self.asked if kind == "error"]
@@ -42,8 +43,9 @@ class FakeDialogs:
         self.asked.append(("folder", title, start))
         return self.folder
 
-    def choose_identity(self, parent, title, candidates):
+    def choose_identity(self, parent, title, candidates, pictures=None):
         self.asked.append(("identity", title, repr([c[0] for c in candidates])))
+        self.pictures = pictures  # gui.widgets.identity_picker.IdentityPictures the real dialog would show
         return self.identity
 
     def annotate(self, parent, identity_id, name, note):
