@@ -62,6 +62,8 @@ def labelled_items(db: Path, gt_dir: Path) -> list[dict[str, Any]]:
             members[m.identity_id].append(m.tracklet_id)
         out = []
         for item in review_items(store):
+            if item.kind == "mixed":  # Y there means "not one person": not a link to label right or wrong
+                continue
             row = store.tracklet(item.tracklet) if item.kind == "link" else None
             out.append(
                 dict(

@@ -37,3 +37,13 @@ def test_the_store_measures_distances_without_loading_torch():
 
     assert reid.losses.pairwise_distance_numpy is reid.distances.pairwise_distance_numpy  # one function, re-exported
     assert gui.jobs.paired_distance_numpy is reid.distances.paired_distance_numpy
+
+
+def test_the_linking_layer_loads_without_torch():
+    """A review decision in the window (N's link partner, the queue, a component relink) imports ``reid.link``
+    in a worker; with torch pulled in through ``reid.losses`` the first N waited ~4 s."""
+    code = ("import sys, reid.link, reid.link.partner, reid.link.review_queue, reid.link.relink_component\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"

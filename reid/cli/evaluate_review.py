@@ -160,7 +160,10 @@ def run(args: argparse.Namespace) -> int:
         curve, made = _review(args, gt)
     finally:
         linker_log.setLevel(level)
-    kinds = {k: sum(d.action == k for d in made) for k in ("confirm", "reject", "merge", "keep_apart")}
+    kinds = {
+        k: sum(d.action == k for d in made)
+        for k in ("confirm", "reject", "merge", "keep_apart", "split_group", "confirm_group")
+    }
     print(
         f"{len(made)} decisions ({', '.join(f'{v} {k}' for k, v in kinds.items())})"
         + ("; the queue is empty" if len(made) < args.budget else "")

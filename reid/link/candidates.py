@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from reid.losses import paired_distance_numpy
+from reid.distances import paired_distance_numpy
 
 PAIR_BUDGET = 1_000_000  # pairs per chunk: 8 MB per int64 array of them (p, q, gaps, cells: ~100 MB in all)
 BLOCK_AREA = 1 << 21  # rows x columns of one distance block: 8 MB float32

@@ -7,7 +7,7 @@ import logging
 
 import numpy as np
 
-from reid.losses import pairwise_distance_numpy
+from reid.distances import pairwise_distance_numpy
 
 log = logging.getLogger(__name__)
 

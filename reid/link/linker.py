@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 
 from reid.config import LinkConfig
+from reid.distances import pairwise_distance_numpy
 from reid.link.candidates import paired_distances
 from reid.link.gating import Routes, windows
 from reid.link.linkage import reduce_linkage, reranked
 from reid.link.sightings import Sightings, ranges
 from reid.link.topology import Topology, Transition
-from reid.losses import pairwise_distance_numpy
 from reid.store.rows import LinkProposal
 
 log = logging.getLogger(__name__)
