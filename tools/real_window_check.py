@@ -5,7 +5,7 @@ On the known-answer site of ``tests/review_people.py`` (7 people on two cameras,
 links, suggested as merges, and one false link) it: goes to the work queue's top (Ctrl+N), accepts the
 suggested merge (Y: the two views of person 1 join), skips the next suggestion (Ctrl+N), rejects the false
 link (N: person 4's tracklet leaves person 3's identity, a cannot-link is stored and the relink writes the
-re-formed identities into the same review_log entry), undoes the reject and then the merge (Ctrl+Z twice),
+re-formed identities into the same review_log entry), opens the vetoes (V) and the decision history (Ctrl+H), undoes the reject and then the merge (Ctrl+Z twice),
 and takes a screenshot of the whole screen after every step. Exit 0 when every effect is in the database,
 1 when one is missing (the line says which), 2 when Xvfb, xdotool or ImageMagick's ``import`` is missing.
 
@@ -273,6 +273,19 @@ def run_check(screen: Screen, db: Path, ids: dict[tuple[str, int], int], pause: 
     settle()
     seen.append(f"reject's review_log entry after its relink: keys {sorted(d.last_payload())}")
     screen.shot("false-link-rejected")
+    screen.key("ctrl+f")  # find the identity the false link left (the queue moved on to its next item)
+    screen.xdo("type", "--delay", "60", str(id_p3))
+    screen.key("Return")
+    settle()
+    screen.key("v")  # its vetoes: the reject's cannot-link is listed there
+    settle()
+    screen.shot("vetoes-dialog")
+    screen.key("Escape")
+    screen.key("ctrl+h")  # the decision history: merge and reject, either revertible alone
+    settle()
+    screen.shot("decision-history")
+    screen.key("Escape")
+    settle()
     screen.key("ctrl+z")
     screen.wait_for(lambda: d.identity_of(p4) == id_p3, f"Ctrl+Z to put {p4} back into identity {id_p3}")
     screen.wait_for(lambda: not d.cannot_link(p3, p4), "Ctrl+Z to remove the cannot-link")
