@@ -74,7 +74,9 @@ def load_tracks(db: Path, gt_dir: Path, unlabelled: bool = False) -> dict[int, T
             person = persons.get(tid)
             if person is None and not unlabelled:
                 continue
-            crops = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for _, b in store.thumbnails(tid)]
+            crops = [
+                cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for _, b in store.thumbnails(tid)
+            ]
             crops = [c for c in crops if c is not None]
             if crops:
                 t = store.tracklet(tid)
@@ -90,8 +92,11 @@ def describe(tracks: dict[int, Track], lut: dict[str, np.ndarray] | None = None)
     """Per tracklet, the descriptors of its crops ((n, D)), optionally through a per-camera colour LUT."""
     out = {}
     for tid, t in tracks.items():
-        crops = t.crops if lut is None else [np.stack([lut[t.camera][c][x[..., c]] for c in range(3)], -1)
-                                             for x in t.crops]
+        crops = (
+            t.crops
+            if lut is None
+            else [np.stack([lut[t.camera][c][x[..., c]] for c in range(3)], -1) for x in t.crops]
+        )
         out[tid] = EMBEDDER.embed(crops)
     return out
 
@@ -107,20 +112,26 @@ def brightness_transfer(tracks: dict[int, Track]) -> dict[str, np.ndarray]:
                 hist[t.camera][c] += np.bincount(core[..., c].ravel(), minlength=256)
     cdf = {cam: np.cumsum(h, 1) / h.sum(1, keepdims=True) for cam, h in hist.items()}
     ref = np.mean(list(cdf.values()), 0)
-    return {cam: np.stack([np.clip(np.searchsorted(ref[c], f[c]), 0, 255) for c in range(3)]).astype(np.uint8)
-            for cam, f in cdf.items()}
+    return {
+        cam: np.stack([np.clip(np.searchsorted(ref[c], f[c]), 0, 255) for c in range(3)]).astype(np.uint8)
+        for cam, f in cdf.items()
+    }
 
 
 def centre(tracks: dict[int, Track], vec: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """Camera centring of tracklet vectors: each camera's mean moved onto the mean of the camera means."""
-    means = {cam: np.mean([vec[t] for t, tr in tracks.items() if tr.camera == cam], 0)
-             for cam in {tr.camera for tr in tracks.values()}}
+    means = {
+        cam: np.mean([vec[t] for t, tr in tracks.items() if tr.camera == cam], 0)
+        for cam in {tr.camera for tr in tracks.values()}
+    }
     common = np.mean(list(means.values()), 0)
     return {t: unit(vec[t] - means[tr.camera] + common) for t, tr in tracks.items()}
 
 
 def plausible(a: Track, b: Track) -> bool:
-    return a.camera != b.camera and max(a.first_time, b.first_time) - min(a.last_time, b.last_time) <= MAX_GAP_S
+    return (
+        a.camera != b.camera and max(a.first_time, b.first_time) - min(a.last_time, b.last_time) <= MAX_GAP_S
+    )
 
 
 def cross_ap(tracks: dict[int, Track], vec: dict[int, np.ndarray]) -> tuple[float, int]:
@@ -150,16 +161,33 @@ def kissme(tracks: dict[int, Track], crops: dict[int, np.ndarray], dims: int) ->
     basis = np.linalg.svd(all_crops - mu, full_matrices=False)[2][:dims].T
     z = {t: (means[t] - mu) @ basis for t in ids}
     similar = [np.sqrt(2.0) * ((crops[t] + shift[t] - mu) @ basis - z[t]) for t in ids if len(crops[t]) > 1]
-    nearest = {a: min((b for b in ids if plausible(tracks[a], tracks[b])),
-                      key=lambda b: float(np.linalg.norm(z[a] - z[b])), default=None) for a in ids}
-    similar += [np.array([z[a] - z[b]]) for a, b in nearest.items() if b is not None and nearest[b] == a and a < b]
-    dissimilar = np.array([z[a] - z[b] for a in ids for b in ids if a < b and tracks[a].camera == tracks[b].camera
-                           and min(tracks[a].last_time, tracks[b].last_time)
-                           > max(tracks[a].first_time, tracks[b].first_time)])
+    nearest = {
+        a: min(
+            (b for b in ids if plausible(tracks[a], tracks[b])),
+            key=lambda b: float(np.linalg.norm(z[a] - z[b])),
+            default=None,
+        )
+        for a in ids
+    }
+    similar += [
+        np.array([z[a] - z[b]]) for a, b in nearest.items() if b is not None and nearest[b] == a and a < b
+    ]
+    dissimilar = np.array(
+        [
+            z[a] - z[b]
+            for a in ids
+            for b in ids
+            if a < b
+            and tracks[a].camera == tracks[b].camera
+            and min(tracks[a].last_time, tracks[b].last_time)
+            > max(tracks[a].first_time, tracks[b].first_time)
+        ]
+    )
     sim = np.concatenate(similar)
     eye = 1e-3 * np.eye(dims)
     metric = np.linalg.inv(sim.T @ sim / len(sim) + eye) - np.linalg.inv(
-        dissimilar.T @ dissimilar / max(len(dissimilar), 1) + eye)
+        dissimilar.T @ dissimilar / max(len(dissimilar), 1) + eye
+    )
     w, v = np.linalg.eigh(metric)
     root = v * np.sqrt(np.clip(w, 0.0, None))
     return {t: z[t] @ root for t in ids}
@@ -205,8 +233,13 @@ def link_scores_in(db: Path, split_dir: Path, kissme_dims: int | None) -> dict[s
             link_database(store, cfg)
             gt = {p.stem: p for p in (split_dir / "gt").glob("*.txt")}
             s = link_scores(gt, store_predictions(store))
-    return {"precision": round(s.pair_precision, 4), "recall": round(s.pair_recall, 4),
-            "correct": s.correct_pairs, "linked": s.linked_pairs, "true": s.true_pairs}
+    return {
+        "precision": round(s.pair_precision, 4),
+        "recall": round(s.pair_recall, 4),
+        "correct": s.correct_pairs,
+        "linked": s.linked_pairs,
+        "true": s.true_pairs,
+    }
 
 
 def main() -> None:
@@ -214,7 +247,9 @@ def main() -> None:
     ap.add_argument("--splits", type=Path, default=ROOT / "data/splits")
     ap.add_argument("--spec", type=Path, default=ROOT / "examples/splits.yaml")
     ap.add_argument("--dbs", type=Path, default=ROOT / "out/bench-review", help="bench_review.py --out")
-    ap.add_argument("--link", action="store_true", help="also link in the KISSME-16 space against the defaults")
+    ap.add_argument(
+        "--link", action="store_true", help="also link in the KISSME-16 space against the defaults"
+    )
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     rows: list[dict[str, Any]] = []
@@ -224,27 +259,54 @@ def main() -> None:
             raise SystemExit(f"{db}: no database; run benchmarks/bench_review.py first")
         tracks = load_tracks(db, args.splits / split.name / "gt")
         aps = {name: cross_ap(tracks, fn()) for name, fn in variants(tracks).items()}
-        rows.append({"split": split.name, "role": split.role, "tracklets": len(tracks),
-                     "queries": aps["base"][1], "ap": {k: round(v[0], 4) for k, v in aps.items()}})
-        print(f"{split.name} ({split.role}): " + " ".join(f"{k} {v[0]:.3f}" for k, v in aps.items()), flush=True)
+        rows.append(
+            {
+                "split": split.name,
+                "role": split.role,
+                "tracklets": len(tracks),
+                "queries": aps["base"][1],
+                "ap": {k: round(v[0], 4) for k, v in aps.items()},
+            }
+        )
+        print(
+            f"{split.name} ({split.role}): " + " ".join(f"{k} {v[0]:.3f}" for k, v in aps.items()), flush=True
+        )
         if args.link:
-            rows[-1]["link"] = {name: link_scores_in(db, args.splits / split.name, dims)
-                                for name, dims in (("defaults", None), ("kissme-16", 16))}
-            print("  linked: " + "; ".join(f"{k} {v['precision']:.2f} / {v['recall']:.2f} ({v['correct']}/"
-                                           f"{v['linked']}/{v['true']})" for k, v in rows[-1]["link"].items()))
+            rows[-1]["link"] = {
+                name: link_scores_in(db, args.splits / split.name, dims)
+                for name, dims in (("defaults", None), ("kissme-16", 16))
+            }
+            print(
+                "  linked: "
+                + "; ".join(
+                    f"{k} {v['precision']:.2f} / {v['recall']:.2f} ({v['correct']}/{v['linked']}/{v['true']})"
+                    for k, v in rows[-1]["link"].items()
+                )
+            )
     names = list(rows[0]["ap"])
     print(f"\n| split | role | queries | {' | '.join(names)} |\n|---|---|---|{'---|' * len(names)}")
     for role in ("tuning", "held-out"):
         part = [r for r in rows if r["role"] == role]
         for r in part:
-            print(f"| {r['split']} | {role} | {r['queries']} | " + " | ".join(f"{r['ap'][n]:.3f}" for n in names) + " |")
-        print(f"| **mean {role}** | {role} | {sum(r['queries'] for r in part)} | "
-              + " | ".join(f"{np.mean([r['ap'][n] for r in part]):.3f}" for n in names) + " |")
+            print(
+                f"| {r['split']} | {role} | {r['queries']} | "
+                + " | ".join(f"{r['ap'][n]:.3f}" for n in names)
+                + " |"
+            )
+        print(
+            f"| **mean {role}** | {role} | {sum(r['queries'] for r in part)} | "
+            + " | ".join(f"{np.mean([r['ap'][n] for r in part]):.3f}" for n in names)
+            + " |"
+        )
     if args.link:
-        print("\n| split | role | linked with the defaults | linked in the KISSME-16 space |\n|---|---|---|---|")
+        print(
+            "\n| split | role | linked with the defaults | linked in the KISSME-16 space |\n|---|---|---|---|"
+        )
         for r in sorted(rows, key=lambda r: r["role"] != "tuning"):
-            cells = [f"{v['precision']:.2f} / {v['recall']:.2f} ({v['correct']}/{v['linked']}/{v['true']})"
-                     for v in r["link"].values()]
+            cells = [
+                f"{v['precision']:.2f} / {v['recall']:.2f} ({v['correct']}/{v['linked']}/{v['true']})"
+                for v in r["link"].values()
+            ]
             print(f"| {r['split']} | {r['role']} | {' | '.join(cells)} |")
     print(write_result("appearance-levers", {"max_gap_s": MAX_GAP_S, "rows": rows}))
 

@@ -114,7 +114,7 @@ SPECS: tuple[Spec, ...] = (
         "&Review",
         "Reject link against the whole identity",
         ("Shift+N",),
-        lambda c: c.review.reject(),
+        lambda c: c.decisions.reject_whole(),
         "write",
     ),
     Spec("merge", "&Review", "&Merge identities…", ("M",), lambda c: c.review.merge(), "write"),

@@ -4,8 +4,8 @@
   between the two groups and none inside either. The reviewer stays on the old identity, on a tracklet that
   remained, as after S and N: what is left there is what still needs a look.
 - N rejects a proposed link against its partner only (``reid.link.partner.link_partner``: the member the link
-  stands on), not against every member; Shift+N (``ReviewFlow.reject``) keeps the whole-identity reject, and
-  N on a suggested merge of the work queue still keeps the two identities apart.
+  stands on), not against every member; Shift+N rejects against every member (``reject_whole``, also on a
+  queue item); N on a suggested merge or a "looks mixed" item of the work queue answers it (``ReviewFlow``).
 - V lists the vetoes of the current identity (``VetoesDialog``; it follows the identity shown while open),
   each of which can be removed.
 - Ctrl+H lists the decision history (``HistoryDialog``); one decision can be reverted as a new edit, keeping
@@ -31,7 +31,7 @@ def partner_of(tracklet_id: int) -> Job:
     """The member of the tracklet's identity its link stands on (None: alone, or no embeddings)."""
 
     def job(store: Any) -> int | None:
-        from reid.link.partner import link_partner  # reid.link imports torch: only in the worker
+        from reid.link.partner import link_partner  # reads embeddings: in the worker
 
         return link_partner(store, tracklet_id)
 
@@ -78,20 +78,32 @@ class DecisionsFlow:
         ids = list(self.state.selected_tracklets)
         if not ids:
             return
-        rest = [t.id for t in self.state.tracklets if t.id not in ids]
-        current = self.state.tracklet
         order = [t.id for t in self.state.tracklets]
-        if current in order:  # stay near where the reviewer was: the first remaining tracklet after it
+        rest = [t for t in order if t not in ids]
+        current = self.state.tracklet
+        if current in rest:  # the reviewer's tracklet stays: stay on it
+            self.state.want_tracklet = current
+        elif current in order:  # it leaves: the first remaining tracklet after it, else before it
             i = order.index(current)
-            after = [t for t in order[i + 1 :] + order[:i][::-1] if t in rest]
-            rest = after or rest
-        self.state.want_tracklet = rest[0] if rest else None
+            self.state.want_tracklet = next((t for t in order[i + 1 :] + order[:i][::-1] if t in rest), None)
+        else:
+            self.state.want_tracklet = rest[0] if rest else None
         if self.edits.split_group(ids):
             n = len(ids)
             self.shell.show_status(
                 f"split {n} tracklet{'s' if n != 1 else ''} ({', '.join(map(str, sorted(ids)))}) off as a new "
                 f"identity, kept apart from the {len(rest)} left in #{self.state.identity}"
             )
+
+    def reject_whole(self) -> None:
+        """Shift+N: reject the current tracklet's link against every other member of its identity, whatever
+        queue item is on screen (Y / N answer those); the queue moves on when its link item was the one."""
+        tid, item = self.state.tracklet, self.review.item_on_screen()
+        if tid is None:
+            return
+        self.state.want_tracklet = self.state.neighbour(tid)
+        if self.edits.reject(tid) and item is not None and item.kind == "link":
+            self.review.next_item()
 
     def reject_link(self) -> None:
         """N: reject the current tracklet's link against its partner only (found in the worker), or answer the
@@ -102,7 +114,6 @@ class DecisionsFlow:
         if item is not None and item.kind != "link":
             self.review.reject()
             return
-        # the first one imports reid.link (torch) in the worker: seconds, so say what is going on
         self.shell.show_status(f"rejecting tracklet {tid}: finding the tracklet its link stands on…")
         self.shell.submit(partner_of(tid), lambda partner: self._reject_against(tid, partner, item))
 

@@ -151,8 +151,12 @@ class ReviewEdits(QObject):
         ids = list(tracklet_ids)
         return self._edit(lambda s: s.confirm_group(ids), relink=True)
 
+    def confirm_identity(self, identity_id: int) -> bool:
+        """N to "looks mixed": every member the identity holds now confirmed as one person."""
+        return self._edit(lambda s: s.write(store_review.confirm_identity, identity_id), relink=True)
+
     def remove_veto(self, tracklet_a: int, tracklet_b: int) -> bool:
-        """The cannot-link between two tracklets goes (no membership changes, so nothing to relink)."""
+        """The cannot-link between two tracklets goes (no membership changes: the next relink may join them)."""
         return self._edit(lambda s: s.remove_veto(tracklet_a, tracklet_b))
 
     def revert(self, entry_id: int) -> bool:

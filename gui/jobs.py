@@ -58,6 +58,7 @@ def overview(store: Any) -> dict[str, Any]:
         "cameras": store.cameras(),
         "costs": store.link_costs(),
         "left": len(store.review_queue()),
+        "decisions": store.decisions_made(),
         "threshold": link_threshold(store),
         "threshold_source": threshold_source(store),
     }

@@ -374,16 +374,18 @@ class MainWindow(QMainWindow):
             self.queries.submit(jobs.overview, self._overview_loaded, self.query_failed)
 
     def _overview_loaded(self, result: dict[str, Any]) -> None:
-        links, left = len(result["costs"]), result["left"]
-        share = f"{100 * (links - left) / links:.1f} %" if links else "—"
-        self.progress.setRange(0, max(links, 1))
-        self.progress.setValue(links - left)
-        self.progress.setFormat(f"links reviewed: {links - left} / {links} ({share})")
+        # decisions made against links still open: a reject removes its link, so "reviewed links / links" would
+        # shrink its total as the reviewer works; this total only moves when a relink adds or removes links
+        done, left = result["decisions"], result["left"]
+        share = f"{100 * done / (done + left):.1f} %" if done + left else "—"
+        self.progress.setRange(0, max(done + left, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"decisions made: {done}, links left to review: {left} ({share})")
         per_camera: dict[str, int] = {}
         for row in range(self.identity_model.rowCount()):
             for cam in self.identity_model.summary(row).cameras:
                 per_camera[cam] = per_camera.get(cam, 0) + 1
-        self.overview.set_counts(result["counts"], links, left)
+        self.overview.set_counts(result["counts"], len(result["costs"]), left)
         self.overview.set_cameras(result["cameras"], per_camera)
         self.overview.set_costs(result["costs"], result["threshold"], result.get("threshold_source"))
 

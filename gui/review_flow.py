@@ -61,8 +61,7 @@ class ReviewFlow:
         if item is not None and item.kind == "merge" and item.other is not None:
             done = self.edits.keep_apart(item.identity, item.other)
         elif item is not None and item.kind == "mixed":
-            members = [t.id for t in self.state.tracklets if t.identity_id == item.identity]
-            done = self.edits.confirm_group(members)
+            done = self.edits.confirm_identity(item.identity)  # its members now, not the view's
         else:
             self.state.want_tracklet = self.state.neighbour(tid)  # stay in the identity, on the next tracklet
             done = self.edits.reject(tid)

@@ -3,7 +3,7 @@
 The rule is the work queue's (``reid.link.review_queue``, time plausibility of a suggested merge): one camera
 never sees a person twice at once; two cameras may see one person at once for at most ``max_overlap_s`` (their
 fields of view overlap); a person walks from one camera to another in at most ``max_gap_s``. The limits are
-``QueueConfig``'s (``queue_limits``), read in the worker: ``reid.link`` imports torch. No Qt here.
+``QueueConfig``'s (``queue_limits``), read in the worker with the other reads. No Qt here.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def timing_fit(query: Timed, other: Timed, max_gap_s: float, max_overlap_s: floa
 
 
 def queue_limits() -> tuple[float, float]:
-    """``QueueConfig``'s ``(max_gap_s, max_overlap_s)``. Imports ``reid.link`` (torch): call it in a worker."""
+    """``QueueConfig``'s ``(max_gap_s, max_overlap_s)``. Imports ``reid.link``: call it in a worker."""
     from reid.link.review_queue import QueueConfig
 
     cfg = QueueConfig()

@@ -191,6 +191,12 @@ class Screen:
     def xdo(self, *args: str) -> None:
         subprocess.run(["xdotool", *args], env=self.env, check=True, capture_output=True)
 
+    def key_to(self, title: str, keys: str) -> None:
+        """Focus the (first) window named ``title`` (a dialog of the app) and type ``keys`` there."""
+        window = self._search(title).splitlines()[0]
+        self.xdo("windowfocus", "--sync", window)
+        self.xdo("key", "--clearmodifiers", keys)
+
     def key(self, keys: str) -> None:
         """Focus the window and type ``keys`` (xdotool syntax, e.g. ``ctrl+n``) through XTEST."""
         self.xdo("windowfocus", "--sync", self.window)
@@ -278,13 +284,20 @@ def run_check(screen: Screen, db: Path, ids: dict[tuple[str, int], int], pause: 
     screen.key("Return")
     settle()
     screen.key("v")  # its vetoes: the reject's cannot-link is listed there
+    screen.wait_for(
+        lambda: bool(screen._search(f"Vetoes of identity #{id_p3}")), f"V to show identity {id_p3}'s vetoes"
+    )
     settle()
     screen.shot("vetoes-dialog")
-    screen.key("Escape")
+    screen.key_to("Vetoes of identity", "Escape")
+    screen.wait_for(lambda: not screen._search("Vetoes of identity"), "Escape to close the vetoes")
     screen.key("ctrl+h")  # the decision history: merge and reject, either revertible alone
+    screen.wait_for(lambda: bool(screen._search("Decision history")), "Ctrl+H to show the decision history")
+    seen.append(f"V showed the vetoes of identity {id_p3}; Ctrl+H the decision history")
     settle()
     screen.shot("decision-history")
-    screen.key("Escape")
+    screen.key_to("Decision history", "Escape")
+    screen.wait_for(lambda: not screen._search("Decision history"), "Escape to close the history")
     settle()
     screen.key("ctrl+z")
     screen.wait_for(lambda: d.identity_of(p4) == id_p3, f"Ctrl+Z to put {p4} back into identity {id_p3}")

@@ -66,7 +66,7 @@ DECISIONS: dict[str, Callable[..., Any]] = {
     # staying tracklet is free, but never joins across the vetoes
     "split_group": edits.split_group,
     "confirm_group": edits.confirm_group,
-    "remove_veto": edits.remove_veto,  # no membership changes: its relink may join the two, as a relink would
+    "remove_veto": edits.remove_veto,  # no membership changes; a later relink may join the two
     "revert": review_revert.revert,  # relinks what the reverted rows touch
 }
 

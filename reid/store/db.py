@@ -341,6 +341,9 @@ class Store:
         """Revert one earlier edit alone, as a new edit (``review_revert``)."""
         self.write(review_revert.revert, entry_id)
 
+    def decisions_made(self) -> int:
+        return self.read(queries.decisions_made)
+
     def cannot_links(self, tracklet_ids: Iterable[int]) -> list[tuple[int, int]]:
         return self.read(queries.cannot_links_of, list(tracklet_ids))
 

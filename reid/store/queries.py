@@ -170,12 +170,13 @@ def identity_summaries(conn: sqlite3.Connection) -> list[IdentitySummary]:
     names = {cid: name for cid, name in conn.execute("SELECT id, name FROM cameras")}
     rows = conn.execute(
         "SELECT i.id, i.name, i.note, GROUP_CONCAT(DISTINCT t.camera_id), COUNT(*), MIN(t.first_time), "
-        "MAX(t.last_time), MAX(m.cost), SUM(m.state = 'confirmed') "
+        "MAX(t.last_time), MAX(m.cost), SUM(m.state = 'confirmed'), SUM(m.state = 'proposed' AND m.cost IS NOT NULL) "
         "FROM identities i JOIN identity_members m ON m.identity_id = i.id "
         "JOIN tracklets t ON t.id = m.tracklet_id WHERE i.status = 'active' GROUP BY i.id ORDER BY i.id")
     out = []
-    for iid, name, note, cams, n, first, last, weakest, n_conf in rows:
-        status = "unreviewed" if n_conf == 0 else "reviewed" if n_conf == n else "partly reviewed"
+    for iid, name, note, cams, n, first, last, weakest, n_conf, n_open in rows:
+        # an identity's first member carries no link: once every link is confirmed the identity is reviewed
+        status = "unreviewed" if n_conf == 0 else "reviewed" if n_open == 0 else "partly reviewed"
         cam_names = tuple(sorted(names[int(c)] for c in str(cams).split(",")))
         out.append(IdentitySummary(iid, name, note, cam_names, n, first, last, status, weakest, int(n_conf)))
     return out
@@ -268,6 +269,17 @@ def link_costs(conn: sqlite3.Connection) -> np.ndarray:
     """(N,) float64 costs of every proposed or confirmed link."""
     rows = conn.execute("SELECT cost FROM identity_members WHERE cost IS NOT NULL").fetchall()
     return np.asarray([r[0] for r in rows], dtype=np.float64)
+
+
+DECISION_ACTIONS = ("confirm", "reject", "split", "merge", "assign", "keep_apart", "split_group", "confirm_group",
+                    "remove_veto", "revert")  # every review edit but annotate
+
+
+def decisions_made(conn: sqlite3.Connection) -> int:
+    """Reviewer decisions in effect in the current undo history (one COUNT: the log's payloads are not read)."""
+    marks = ",".join("?" * len(DECISION_ACTIONS))
+    return int(conn.execute(f"SELECT COUNT(*) FROM review_log WHERE undone = 0 AND id > ? AND action IN ({marks})",
+                            (undo_floor(conn), *DECISION_ACTIONS)).fetchone()[0])
 
 
 def review_log(conn: sqlite3.Connection) -> list[ReviewLogRow]:

@@ -323,6 +323,13 @@ def confirm_group(conn: sqlite3.Connection, tracklet_ids: Iterable[int]) -> int:
     return len(todo)
 
 
+def confirm_identity(conn: sqlite3.Connection, identity_id: int) -> int:
+    """``confirm_group`` of the identity's members as they are now (N to "this identity looks mixed": one
+    person), whatever a relink moved since the question was asked."""
+    _active_identity(conn, identity_id)
+    return confirm_group(conn, _members(conn, identity_id))
+
+
 def remove_veto(conn: sqlite3.Connection, tracklet_a: int, tracklet_b: int) -> None:
     """The cannot_link row between the two tracklets (either order) is deleted: the linker may join them again.
     ReviewError when there is none."""

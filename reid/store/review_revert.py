@@ -1,10 +1,11 @@
 """Reverting one earlier review edit without undoing the edits after it.
 
-``revert`` writes the "before" image of a log entry (``reid.store.review``) back over the rows it logged, as a
-new edit (action "revert"), so the revert is itself undoable. It is refused (``ReviewError``, nothing written)
-unless the entry is applied and in the current undo history, and its "after" image still holds: every row it
-logged equals its "after" row (a row only in "before" is still absent), and no tracklet outside it is in an
-identity the revert would delete. When the rows changed, the message names the newest later edit that logged
+``revert`` writes the "before" image of a log entry (``reid.store.review``) back over the rows it changed, as a
+new edit (action "revert"), so the revert is itself undoable. An entry logs more rows than it changes (the
+identity a reject leaves, every member of the component its relink saw); only the rows whose before and after
+differ count. It is refused (``ReviewError``, nothing written) unless the entry is applied and in the current
+undo history, and its change still holds: every changed row equals its "after" row (a row only in "before" is
+still absent), and no tracklet outside it is in an identity the revert would delete. When the rows changed, the message names the newest later edit that logged
 one of them: that one is to be reverted first. An entry extended by its relink (``review_extend``) holds the
 relink's rows too, so reverting it restores the state before the decision.
 """
@@ -37,9 +38,10 @@ def revert(conn: sqlite3.Connection, entry_id: int) -> None:
             f"cannot revert '{what}': the site was linked or committed again since, which started a "
             "new undo history"
         )
-    before: Image = payload["before"]
-    after: Image = payload["after"]
+    before, after = _what_changed(payload["before"], payload["after"])
     keys = {t: _keys(before)[t] | _keys(after)[t] for t in _COLUMNS}
+    if not any(keys.values()):
+        raise ReviewError(f"cannot revert '{what}': it changed nothing")
     changed = _changed(conn, keys, after) | _stranded(conn, keys, before, after)
     if changed:
         raise ReviewError(f"cannot revert '{what}': {_since(conn, entry_id, changed)}")
@@ -61,6 +63,22 @@ def revert(conn: sqlite3.Connection, entry_id: int) -> None:
             raise
         finally:
             conn.execute("RELEASE revert")
+
+
+def _what_changed(before: Image, after: Image) -> tuple[Image, Image]:
+    """The rows of both images whose before and after differ (or exist in one only). An entry logs more than it
+    changes: the identity a reject leaves, every member of the component its relink saw; those rows are
+    neither checked nor written back, so a later edit of them does not block the revert."""
+    out_before: Image = {}
+    out_after: Image = {}
+    for table in _COLUMNS:
+        n = _KEYS[table]
+        b = {tuple(r[:n]): list(r) for r in before.get(table, [])}
+        a = {tuple(r[:n]): list(r) for r in after.get(table, [])}
+        differ = {k for k in b.keys() | a.keys() if b.get(k) != a.get(k)}
+        out_before[table] = [b[k] for k in sorted(differ) if k in b]
+        out_after[table] = [a[k] for k in sorted(differ) if k in a]
+    return out_before, out_after
 
 
 def _write_back(

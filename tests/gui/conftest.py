@@ -58,3 +58,11 @@ def window(qtbot, tmp_path, dialogs):
     w.show()
     yield w
     w.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    """Where a test saves the screenshots it takes: ``$REID_SHOTS`` to keep and look at them, else tmp_path."""
+    folder = Path(os.environ["REID_SHOTS"]) if os.environ.get("REID_SHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

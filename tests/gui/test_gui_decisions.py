@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gui_helpers import _track, _unit, open_db, settle
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from reid.store import LinkProposal, Store, VideoRecord
 
@@ -137,6 +137,34 @@ def test_mouse_ctrl_click_selects_a_group(qtbot, opened):
     assert window.current_tracklet() == 4 and sorted(window.state.selected_tracklets) == [4, 5]
 
 
+def test_shift_s_keeps_the_reviewer_on_their_tracklet_when_it_stays(qtbot, opened):
+    window, db = opened
+    window.strips.select_tracklet(2)
+    key(qtbot, window, Qt.Key.Key_Right, SHIFT)  # {2, 4}, current 4
+    view = window.strips.view
+    flags = QItemSelectionModel.SelectionFlag
+    selection = view.selectionModel()
+    selection.select(window.tracklet_model.index_of(5), flags.Select | flags.Rows)  # as Ctrl+click 5, then 4
+    selection.select(window.tracklet_model.index_of(4), flags.Deselect | flags.Rows)
+    settle(qtbot, window)
+    assert sorted(window.state.selected_tracklets) == [2, 5] and window.current_tracklet() == 4
+    key(qtbot, window, Qt.Key.Key_S, SHIFT)
+    assert member(db, 2)[0] == member(db, 5)[0] not in (1, None)
+    assert window.current_tracklet() == 4  # it stayed in identity 1, and so did the reviewer
+    assert "kept apart from the 2 left in #1" in window.status_label.text()  # 1 and 4
+
+
+def test_shift_n_on_a_queue_item_rejects_the_link_whatever_the_item(qtbot, opened):
+    window, db = opened
+    window.flow.item = _merge_item = type("Item", (), {"kind": "mixed", "tracklet": 4, "identity": 1})()
+    assert window.flow.item_on_screen() is _merge_item
+    key(qtbot, window, Qt.Key.Key_N, SHIFT)
+    assert member(db, 4)[0] not in (1, None)
+    assert vetoes(db) == {(1, 4), (2, 4), (4, 5)}  # a reject against the whole identity, no confirm_group
+    with Store(db, readonly=True) as s:
+        assert [e.action for e in s.review_log()] == ["reject"]
+
+
 def test_n_rejects_a_link_against_its_partner_only(qtbot, opened):
     window, db = opened
     assert window.current_tracklet() == 4  # the least confident link of identity 1 (person 2 in camB)
@@ -157,7 +185,7 @@ def test_shift_n_rejects_against_the_whole_identity(qtbot, opened):
     assert vetoes(db) == {(1, 4), (2, 4), (4, 5)}
 
 
-def test_vetoes_dialog_lists_and_removes_a_veto(qtbot, opened):
+def test_vetoes_dialog_lists_and_removes_a_veto(qtbot, opened, shots):
     window, db = opened
     key(qtbot, window, Qt.Key.Key_N, SHIFT)  # 4 leaves identity 1, vetoed against 1, 2 and 5
     key(qtbot, window, Qt.Key.Key_V)
@@ -169,7 +197,7 @@ def test_vetoes_dialog_lists_and_removes_a_veto(qtbot, opened):
     text = dialog.model.index(1, 1).data()
     assert text.startswith("#4 · camB · track 1") and f"identity #{member(db, 4)[0]}" in text
     settle(qtbot, window)  # thumbnails
-    dialog.grab().save("/tmp/h2-vetoes.png")
+    dialog.grab().save(str(shots / "h2-vetoes.png"))
     dialog.view.selectRow(1)
     dialog.activateWindow()
     dialog.view.setFocus()
@@ -185,7 +213,7 @@ def test_vetoes_dialog_lists_and_removes_a_veto(qtbot, opened):
     assert "no vetoes" in dialog.label.text()
 
 
-def test_history_reverts_decision_1_of_2_and_keeps_decision_2(qtbot, opened):
+def test_history_reverts_decision_1_of_2_and_keeps_decision_2(qtbot, opened, shots):
     window, db = opened
     key(qtbot, window, Qt.Key.Key_Y)  # decision 1: confirm 4 (identity 1)
     window.identity_list.select_identity(2)
@@ -196,9 +224,10 @@ def test_history_reverts_decision_1_of_2_and_keeps_decision_2(qtbot, opened):
     dialog = window.history_dialog
     qtbot.waitUntil(lambda: dialog.isVisible() and dialog.model.rowCount() == 2)
     first, second = dialog.model.entry(1), dialog.model.entry(0)  # newest first
-    assert "4" in first.description and "6" in second.description
+    assert first.description == "confirm tracklet 4 in identity 1"
+    assert second.description == "confirm tracklet 6 in identity 2"
     assert dialog.select_entry(first.id)
-    dialog.grab().save("/tmp/h2-history.png")
+    dialog.grab().save(str(shots / "h2-history.png"))
     qtbot.mouseClick(dialog.revert_button, Qt.MouseButton.LeftButton)
     settle(qtbot, window)
     assert member(db, 4) == (1, "proposed")  # decision 1 reverted ...

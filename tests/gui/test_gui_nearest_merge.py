@@ -173,7 +173,7 @@ def test_labels_name_tracklets_as_the_strip_does_and_say_whether_the_timing_fits
     assert "1 dimmed" in window.nearest_view.query_label.text()
 
 
-def test_the_nearest_tab_screenshot(qtbot, window, synthetic_db):
+def test_the_nearest_tab_screenshot(qtbot, window, synthetic_db, shots):
     open_db(qtbot, window, synthetic_db)
     open_nearest(qtbot, window, 24)
     settle(qtbot, window)
@@ -182,7 +182,7 @@ def test_the_nearest_tab_screenshot(qtbot, window, synthetic_db):
     assert all(v is not None for v in verdicts)
     image = window.grab()
     assert not image.isNull()
-    image.save("/tmp/h4-nearest.png")
+    image.save(str(shots / "h4-nearest.png"))
 
 
 # ------------------------------------------------------------------------------------------------ merge
@@ -247,7 +247,7 @@ def test_merge_dialog_shows_pictures_nearest_first_nothing_selected_and_merges_t
     assert members(video_db, 1) == [1, 2, 3, 4]
 
 
-def test_merge_dialog_on_a_site_lists_the_nearest_identities_first(qtbot, window, synthetic_db):
+def test_merge_dialog_on_a_site_lists_the_nearest_identities_first(qtbot, window, synthetic_db, shots):
     open_db(qtbot, window, synthetic_db)
     keep = window.current_identity()
     window.dialogs = Dialogs()
@@ -262,7 +262,7 @@ def test_merge_dialog_on_a_site_lists_the_nearest_identities_first(qtbot, window
                     near[row.identity_id] = min(d, near.get(row.identity_id, 9.0))
     target = min(near, key=near.get)
     theirs = members(synthetic_db, target)
-    drive_dialog(qtbot, target, seen, "/tmp/h4-merge.png")
+    drive_dialog(qtbot, target, seen, str(shots / "h4-merge.png"))
     press(qtbot, window, Qt.Key.Key_M)
     assert sorted(seen["identities"]) == sorted(others)
     assert seen["identities"][0] == target  # the nearest identity first
@@ -298,7 +298,7 @@ def site(qtbot, window, tmp_path):
     return window, db
 
 
-def test_a_suggested_merge_shows_both_sides_and_y_still_joins(qtbot, site):
+def test_a_suggested_merge_shows_both_sides_and_y_still_joins(qtbot, site, shots):
     window, db = site
     press(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.compare_view.pair is not None, timeout=5000)
@@ -310,7 +310,7 @@ def test_a_suggested_merge_shows_both_sides_and_y_still_joins(qtbot, site):
     assert window.compare_view.note_label.isVisibleTo(window)
     assert (window.current_identity(), window.current_tracklet()) == (2, 2)  # the item stays on screen
     qtbot.waitUntil(lambda: "timing: other camera, gap 3.1 s later" in window.compare_view.cost_label.text())
-    window.grab().save("/tmp/h4-merge-pair.png")
+    window.grab().save(str(shots / "h4-merge-pair.png"))
     press(qtbot, window, Qt.Key.Key_Y)
     with Store(db, readonly=True) as s:
         assert s.tracklet(8).identity_id == s.tracklet(2).identity_id == 2

@@ -55,7 +55,8 @@ def test_confirm_with_y_then_undo_and_redo(qtbot, opened):
     assert member(db, 3) == (1, "proposed")
     key(qtbot, window, Qt.Key.Key_Y)
     assert member(db, 3) == (1, "confirmed")
-    assert window.identity_model.summary(window.identity_model.row_of(1)).status == "partly reviewed"
+    # its only link confirmed: reviewed (the anchor, tracklet 1, carries no link to confirm)
+    assert window.identity_model.summary(window.identity_model.row_of(1)).status == "reviewed"
     assert "confirmed" in window.tracklet_model.index_of(3).data()
     key(qtbot, window, *UNDO)
     assert member(db, 3) == (1, "proposed")
@@ -217,6 +218,15 @@ def test_progress_shows_reviewed_share(qtbot, opened):
     assert (window.progress.value(), window.progress.maximum()) == (0, 2)
     key(qtbot, window, Qt.Key.Key_Y)
     assert window.progress.value() == 1
+
+
+def test_progress_total_does_not_shrink_when_a_link_is_rejected(qtbot, opened):
+    """A reject removes its link; the bar counts it as a decision made, so its total stays."""
+    window, _ = opened
+    key(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)  # the current link, whole identity
+    qtbot.waitUntil(lambda: window.progress.value() == 1, timeout=5000)
+    assert window.progress.maximum() == 2
+    assert window.progress.format().startswith("decisions made: 1, links left to review: 1")
 
 
 def test_navigation_find_and_help_shortcuts(qtbot, opened):

@@ -16,8 +16,8 @@ def test_first_screen_comes_before_the_overview(qtbot, window, synthetic_db):
     at_loaded: list[str] = []
     window.loaded.connect(lambda: at_loaded.append(window.progress.format()))
     open_db(qtbot, window, synthetic_db)
-    assert at_loaded and not at_loaded[0].startswith("links reviewed")  # the overview was still queued
-    assert window.progress.format().startswith("links reviewed")  # and came right after
+    assert at_loaded and not at_loaded[0].startswith("decisions made")  # the overview was still queued
+    assert window.progress.format().startswith("decisions made")  # and came right after
     assert window.overview.histogram.counts.sum() > 0
 
 

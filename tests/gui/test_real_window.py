@@ -38,4 +38,4 @@ def test_reject_accept_undo_in_a_real_window(tmp_path):
         in out.stdout
     )
     assert "Ctrl+Z again: tracklets 2 and 8 back in identities 2 and 3" in out.stdout
-    assert len(sorted(tmp_path.glob("*.png"))) == 7
+    assert len(sorted(tmp_path.glob("*.png"))) == 9

@@ -1,4 +1,5 @@
-"""The partner of a link: the other member of the tracklet's identity nearest to it, in the site's centred space."""
+"""The partner of a link: the member of the tracklet's identity nearest to it, another camera's first, in the
+site's centred space."""
 
 from __future__ import annotations
 
@@ -25,14 +26,23 @@ def site(tmp_path):
         yield store
 
 
-def test_the_partner_is_the_nearest_other_member(site):
+def test_the_partner_is_the_nearest_member_of_another_camera(site):
     assert link_partner(site, 4) == 2  # 0.1 rad from tracklet 2, 0.3 from tracklet 1
     assert link_partner(site, 5) == 1  # 0.2 rad from 1, 0.4 from 2
     assert link_partner(site, 2) == 4  # 0.1 rad from 4, 0.2 from 1
 
 
-def test_a_tie_goes_to_the_lower_id(site):
-    assert link_partner(site, 1) == 2  # tracklets 2 and 5 are both 0.2 rad away
+def test_another_cameras_member_comes_before_a_same_camera_one(site):
+    assert (
+        link_partner(site, 1) == 5
+    )  # 2 (cam1) and 5 (cam2) are both 0.2 rad away: the link is across cameras
+
+
+def test_an_identity_of_one_camera_takes_its_nearest_member(tmp_path):
+    with Store(tmp_path / "one.db") as store:
+        t = build(store, {"cam1": [(0.0, 0.0), (10.0, 0.3), (20.0, 0.1)]})
+        link(store, [[(t["cam1", 0], None), (t["cam1", 1], 0.3), (t["cam1", 2], 0.1)]], threshold=0.5)
+        assert link_partner(store, t["cam1", 1]) == t["cam1", 2]
 
 
 def test_distances_are_taken_in_the_sites_centred_space(site):

@@ -33,3 +33,21 @@ def dump(store: Store, skip: tuple[str, ...] = ("review_log",)) -> dict[str, lis
     """Every row of every table (sorted), for exact before/after comparisons."""
     tables = [r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
     return {t: sorted(store.conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables if t not in skip}
+
+
+def edit_undo_redo(store, edit):
+    """Run ``edit`` (one new log entry); undo restores every table exactly, redo re-applies it exactly.
+    Returns its result."""
+    before = dump(store)
+    n_log = len(store.review_log())
+    result = edit()
+    after = dump(store)
+    assert after != before
+    assert len(store.review_log()) == n_log + 1
+    action = store.review_log()[-1].action
+    assert store.undo() == action
+    assert dump(store) == before
+    assert store.redo() == action
+    assert dump(store) == after
+    assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    return result

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from store_helpers import dump, make_tracklet, video
+from store_helpers import edit_undo_redo as undo_redo
 
 from reid.errors import ReviewError
 from reid.store import LinkProposal, Store, review_revert
@@ -25,23 +26,6 @@ def identity_of(store, tracklet_id: int) -> int | None:
 
 def vetoes(store) -> set[tuple[int, int]]:
     return store.link_constraints().cannot_link
-
-
-def undo_redo(store, edit):
-    """Run ``edit`` (one new log entry); undo restores every table exactly, redo re-applies it exactly."""
-    before = dump(store)
-    n_log = len(store.review_log())
-    result = edit()
-    after = dump(store)
-    assert after != before
-    assert len(store.review_log()) == n_log + 1
-    action = store.review_log()[-1].action
-    assert store.undo() == action
-    assert dump(store) == before
-    assert store.redo() == action
-    assert dump(store) == after
-    assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    return result
 
 
 def refused(store, edit, match: str) -> None:
@@ -215,6 +199,21 @@ def test_revert_refused_while_a_later_decision_changed_the_same_rows(linked):
     assert members(linked, 1) == [1, 3, 5] and vetoes(linked) == set()
 
 
+def test_revert_ignores_rows_the_decision_logged_but_did_not_change(linked):
+    """A reject logs the identity it leaves, and its relink every member of the component it saw: later
+    edits of those rows do not block reverting it."""
+    from reid.store import review_extend
+
+    linked.reject(3)
+    first = entry_id(linked)
+    linked.write(review_extend.extend_entry, first, [5], [], lambda: None)  # a relink that left 5 as it was
+    linked.annotate(1, "bob")  # identity 1's row: logged by the reject, not changed by it
+    linked.confirm(5)  # tracklet 5's row: logged by the "relink", not changed by it
+    linked.revert(first)
+    assert members(linked, 1) == [1, 3, 5] and vetoes(linked) == set()
+    assert linked.tracklet(5).state == "confirmed" and linked.identity_summaries()[0].name == "bob"
+
+
 def test_revert_refused_when_a_later_member_joined_an_identity_it_created(linked):
     linked.split(3)
     first = entry_id(linked)
@@ -270,3 +269,14 @@ def test_revert_of_a_revert_and_of_a_merge(linked):
     undo_redo(linked, lambda: linked.revert(entry_id(linked)))  # the revert reverted: merged again
     after = dump(linked)
     assert after == before
+
+
+def test_decisions_made_counts_applied_decisions_of_the_current_history(linked):
+    assert linked.decisions_made() == 0
+    linked.confirm(3)
+    linked.annotate(1, "bob")  # a name is not a decision
+    linked.reject(5)
+    assert linked.decisions_made() == 2
+    linked.undo()
+    linked.undo()
+    assert linked.decisions_made() == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_helpers import dump, make_tracklet, video
+from store_helpers import dump, edit_undo_redo, make_tracklet, video
 
 from reid.errors import ReviewError, StoreError
 from reid.store import LinkProposal
@@ -19,23 +19,6 @@ def state_of(store, tracklet_id: int) -> str | None:
 
 def cannot_link(store) -> set[tuple[int, int]]:
     return store.link_constraints().cannot_link
-
-
-def edit_undo_redo(store, edit):
-    """Run ``edit``; check undo restores the tables exactly and redo re-applies exactly. Returns its result."""
-    before = dump(store)
-    n_log = len(store.review_log())
-    result = edit()
-    after = dump(store)
-    assert after != before
-    assert len(store.review_log()) == n_log + 1
-    action = store.review_log()[-1].action
-    assert store.undo() == action
-    assert dump(store) == before
-    assert store.redo() == action
-    assert dump(store) == after
-    assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    return result
 
 
 def test_confirm(linked):
