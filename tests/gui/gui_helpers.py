@@ -121,3 +121,38 @@ def open_db(qtbot, window, path: Path) -> None:
 def settle(qtbot, window) -> None:
     """Wait until every query and thumbnail job has answered."""
     qtbot.waitUntil(lambda: window.wait_idle(200), timeout=10_000)
+
+
+# --- what the database says now (a read-only look, as a reviewer's edits are checked)
+def member(db, tid):
+    """``(identity, state)`` of tracklet ``tid``."""
+    with Store(db, readonly=True) as s:
+        t = s.tracklet(tid)
+        return t.identity_id, t.state
+
+
+def identity_of(db, tid):
+    with Store(db, readonly=True) as s:
+        return s.tracklet(tid).identity_id
+
+
+def cannot_link(db):
+    with Store(db, readonly=True) as s:
+        return s.link_constraints().cannot_link
+
+
+def log_actions(db):
+    """Actions of the review log's entries in effect, oldest first."""
+    with Store(db, readonly=True) as s:
+        return [r.action for r in s.review_log() if not r.undone]
+
+
+def dump(db):
+    """Every table but the review log, rows sorted (an undo must give these back exactly)."""
+    with Store(db, readonly=True) as s:
+        tables = [r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            t: sorted(s.conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+            for t in tables
+            if t != "review_log"
+        }

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_helpers import _track, _unit, open_db, settle
+from gui_helpers import _track, _unit, dump, member, open_db, settle
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from reid.store import LinkProposal, Store, VideoRecord
@@ -49,26 +49,9 @@ def make_mixed_db(folder: Path) -> Path:
     return db
 
 
-def member(db, tid):
-    with Store(db, readonly=True) as s:
-        t = s.tracklet(tid)
-        return t.identity_id, t.state
-
-
 def vetoes(db):
     with Store(db, readonly=True) as s:
         return s.link_constraints().cannot_link
-
-
-def dump(db):
-    """Every table but the review log, rows sorted."""
-    with Store(db, readonly=True) as s:
-        tables = [r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {
-            t: sorted(s.conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-            for t in tables
-            if t != "review_log"
-        }
 
 
 def key(qtbot, widget, k, mod=Qt.KeyboardModifier.NoModifier, window=None):

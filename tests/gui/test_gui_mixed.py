@@ -4,7 +4,7 @@ rest), N confirms it as one person; either way the queue moves on and the item d
 from __future__ import annotations
 
 import pytest
-from gui_helpers import open_db, settle
+from gui_helpers import identity_of, log_actions, open_db, settle
 from PySide6.QtCore import Qt
 from review_mixed_site import build_mixed_site
 
@@ -31,16 +31,6 @@ def site(qtbot, window, tmp_path):
     open_db(qtbot, window, db)
     window.activateWindow()
     return window, db, ids, item
-
-
-def identity_of(db, tid):
-    with Store(db, readonly=True) as s:
-        return s.tracklet(tid).identity_id
-
-
-def log_actions(db):
-    with Store(db, readonly=True) as s:
-        return [r.action for r in s.review_log() if not r.undone]
 
 
 def test_y_splits_the_mixed_identity_in_two_kept_apart(qtbot, site):

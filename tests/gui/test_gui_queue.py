@@ -4,7 +4,7 @@ its top, moving on after each answer, skipped items not shown again unasked."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import open_db, settle
+from gui_helpers import identity_of, log_actions, open_db, settle
 from PySide6.QtCore import Qt
 from review_people import build_site, link_site
 
@@ -43,16 +43,6 @@ def site(qtbot, window, tmp_path):
     open_db(qtbot, window, db)
     window.activateWindow()
     return window, db
-
-
-def identity_of(db, tid):
-    with Store(db, readonly=True) as s:
-        return s.tracklet(tid).identity_id
-
-
-def log_actions(db):
-    with Store(db, readonly=True) as s:
-        return [r.action for r in s.review_log() if not r.undone]
 
 
 def test_the_queue_starts_at_its_top_and_answers_merges_and_links(qtbot, site):

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from gui_helpers import open_db, settle
+from gui_helpers import cannot_link, dump, member, open_db, settle
 from PySide6.QtCore import Qt
 
 from reid.store import Store
-
-
-def member(db, tid):
-    with Store(db, readonly=True) as s:
-        t = s.tracklet(tid)
-        return t.identity_id, t.state
-
-
-def cannot_link(db):
-    with Store(db, readonly=True) as s:
-        return s.link_constraints().cannot_link
 
 
 def log_state(db):
@@ -98,17 +87,6 @@ def test_split_with_s(qtbot, window, video_db):
     assert cannot_link(video_db) == set()
     key(qtbot, window, *UNDO)
     assert member(video_db, 3) == (1, "proposed")
-
-
-def dump(db):
-    """Every table but the review log, rows sorted."""
-    with Store(db, readonly=True) as s:
-        tables = [r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {
-            t: sorted(s.conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
-            for t in tables
-            if t != "review_log"
-        }
 
 
 def test_a_split_relinks_its_component_and_one_undo_reverts_both(qtbot, opened):
