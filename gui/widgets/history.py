@@ -10,19 +10,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHeaderView, QWidget
 
 from gui.model_base import DISPLAY, Index, RowsTableModel
+from gui.widgets.table_dialog import TableDialog
 from reid.store.rows import ReviewLogRow
 
 UNDONE_FG = QColor(140, 140, 140)
@@ -64,44 +55,26 @@ class HistoryModel(RowsTableModel):
         return None
 
 
-class HistoryDialog(QDialog):
+class HistoryDialog(TableDialog):
     """Non-modal. ``revert_requested(entry_id)``: revert that decision, keeping every later one."""
 
     revert_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setModal(False)
+        self.model: HistoryModel = HistoryModel()
+        super().__init__(self.model, "Revert this decision", parent)
+        self.model.setParent(self)
+        self.revert_button = self.action_button
         self.setWindowTitle("Decision history")
         self.resize(680, 420)
-        self.model = HistoryModel(self)
-        self.label = QLabel(
+        self.label.setText(
             "Decisions on this database, newest first. Reverting one undoes just that decision, as a new edit "
-            "(Ctrl+Z takes the revert back); it is refused when a later decision changed the same tracklets.",
-            self,
+            "(Ctrl+Z takes the revert back); it is refused when a later decision changed the same tracklets."
         )
-        self.label.setWordWrap(True)
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.revert_button = QPushButton("Revert this decision", self)
-        self.revert_button.clicked.connect(self.revert_selected)
-        self.view.doubleClicked.connect(lambda _idx: self.revert_selected())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
-        buttons.addButton(self.revert_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.hide)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(buttons)
-        self.model.modelReset.connect(self._update_buttons)
-        self.view.selectionModel().selectionChanged.connect(self._update_buttons)
 
     def set_entries(self, entries: Sequence[ReviewLogRow]) -> None:
         """Show ``entries`` (``Store.review_log``, oldest first), keeping the selected entry selected."""
@@ -110,7 +83,7 @@ class HistoryDialog(QDialog):
         rows = [self.model.entry(i).id for i in range(self.model.rowCount())]
         if rows:
             self.view.selectRow(rows.index(keep.id) if keep is not None and keep.id in rows else 0)
-        self._update_buttons()
+        self._update_button()
 
     def select_entry(self, entry_id: int) -> bool:
         rows = [self.model.entry(i).id for i in range(self.model.rowCount())]
@@ -123,11 +96,14 @@ class HistoryDialog(QDialog):
         rows = self.view.selectionModel().selectedRows()
         return self.model.entry(rows[0].row()) if rows else None
 
+    def act(self) -> None:
+        self.revert_selected()
+
     def revert_selected(self) -> None:
         entry = self.selected_entry()
         if entry is not None and not entry.undone:
             self.revert_requested.emit(entry.id)
 
-    def _update_buttons(self) -> None:
+    def action_enabled(self) -> bool:
         entry = self.selected_entry()
-        self.revert_button.setEnabled(entry is not None and not entry.undone)
+        return entry is not None and not entry.undone

@@ -10,19 +10,10 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHeaderView, QWidget
 
 from gui.model_base import DECORATION, DISPLAY, Index, RowsTableModel, format_time
+from gui.widgets.table_dialog import TableDialog
 from reid.store.rows import TrackletRow
 
 Veto = tuple[TrackletRow, TrackletRow]  # (a tracklet of the identity, the tracklet it is kept apart from)
@@ -82,46 +73,29 @@ class VetoModel(RowsTableModel):
                     self.dataChanged.emit(idx, idx, [DECORATION])
 
 
-class VetoesDialog(QDialog):
+class VetoesDialog(TableDialog):
     """Non-modal. ``remove_requested(a, b)``: remove the veto between tracklets ``a`` and ``b``."""
 
     remove_requested = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setModal(False)
+        self.model: VetoModel = VetoModel()
+        super().__init__(self.model, "Remove veto", parent)
+        self.model.setParent(self)
+        self.remove_button = self.action_button
         self.resize(640, 420)
         self.identity: int | None = None
-        self.model = VetoModel(self)
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.view = QTableView(self)
-        self.view.setModel(self.model)
         self.view.setIconSize(QSize(40, 72))
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.remove_button = QPushButton("Remove veto", self)
         self.remove_button.setToolTip(
             "The two tracklets may be linked again (Delete); Ctrl+Z in the window undoes it"
         )
-        self.remove_button.clicked.connect(self.remove_selected)
         remove = QAction("Remove veto", self)
         remove.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")])
         remove.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         remove.triggered.connect(self.remove_selected)
         self.addAction(remove)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
-        buttons.addButton(self.remove_button, QDialogButtonBox.ButtonRole.ActionRole)
-        buttons.rejected.connect(self.hide)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(buttons)
-        self.model.modelReset.connect(self._update_buttons)
-        self.view.selectionModel().selectionChanged.connect(self._update_buttons)
 
     def set_vetoes(self, identity_id: int, rows: Sequence[Veto], thumbnails: Any = None) -> None:
         """Show ``identity_id``'s vetoes, keeping the selected row's place."""
@@ -152,5 +126,8 @@ class VetoesDialog(QDialog):
         if pair is not None:
             self.remove_requested.emit(*pair)
 
-    def _update_buttons(self) -> None:
-        self.remove_button.setEnabled(self.selected_pair() is not None)
+    def act(self) -> None:
+        self.remove_selected()
+
+    def action_enabled(self) -> bool:
+        return self.selected_pair() is not None
