@@ -12,6 +12,11 @@ runs in its own child process on a fresh copy of it, timed with its peak RSS
   linking, set its time there before it got 4x faster: ~300 s for 10,000 tracklets on a 2-core box).
 
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_link_scale [--quick] [--sizes 1000 10000] [--dim 750]
+        [--baseline DIR]
+
+``--baseline DIR``: also link each site with the ``reid`` package in ``DIR`` (a copy of ``reid/`` as it was, e.g.
+``cp -r reid /tmp/before/``), on its own copy of the same site, right before this tree's: ``link_baseline``,
+and the ratio of the two wall times (the machine is shared: compare within one run).
 
 ``--quick``: 1,000 and 10,000 only. Targets (issue 23) at 100,000: linking < 60 s and < 4 GB, relink < 10 min
 and < 6 GB. Single-threaded BLAS, as the other linking benchmarks; the setting is saved with the results.
@@ -77,8 +82,9 @@ def _isolated(cmd: list[str], timeout: float) -> dict:
     return json.loads(lines[-1]) if lines else {"rc": out.returncode, "tail": out.stderr.splitlines()[-3:]}
 
 
-def one_size(n: int, tmp: Path, timeout: float, dim: int, relink: bool) -> dict:
-    """Generate a site of ``n`` tracklets; link it and (``relink``) relink it, each on its own copy."""
+def one_size(n: int, tmp: Path, timeout: float, dim: int, relink: bool, baseline: Path | None = None) -> dict:
+    """Generate a site of ``n`` tracklets; link it (first with the ``reid`` in ``baseline``, when given) and
+    (``relink``) relink it, each on its own copy."""
     site = tmp / f"site-{n}.db"
     hours = n / PER_HOUR
     gen = _isolated(
@@ -101,6 +107,14 @@ def one_size(n: int, tmp: Path, timeout: float, dim: int, relink: bool) -> dict:
     print(f"{n}: generated in {gen['seconds']} s", flush=True)
     row: dict = {"tracklets": n, "cameras": CAMERAS, "hours": round(hours, 4), "dim": dim, "generate": gen}
     steps = [("link", [sys.executable, "-c", LINK])]
+    if baseline is not None:
+        steps.insert(
+            0,
+            (
+                "link_baseline",
+                [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(baseline)!r})" + LINK],
+            ),
+        )
     if relink:
         steps.append(("relink", [sys.executable, "-m", "reid", "relink", "--no-progress", "--device", "cpu"]))
     for step, cmd in steps:
@@ -110,6 +124,8 @@ def one_size(n: int, tmp: Path, timeout: float, dim: int, relink: bool) -> dict:
         print(f"{n}: {step} {row[step]}", flush=True)
         copy.unlink()
     site.unlink()
+    if baseline is not None and row["link"].get("seconds") and row["link_baseline"].get("seconds"):
+        row["link_speedup"] = round(row["link_baseline"]["seconds"] / row["link"]["seconds"], 2)
     return row
 
 
@@ -120,20 +136,34 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds per step at most")
     parser.add_argument("--dim", type=int, default=64, help="stored embedding size (the descriptor's: 750)")
     parser.add_argument("--relink-max", type=int, default=100_000, help="relink sites up to this size only")
+    parser.add_argument(
+        "--baseline", type=Path, help="a folder holding an earlier reid/ to link each site with too"
+    )
     args = parser.parse_args()
     sizes = [s for s in args.sizes if s <= 10_000] if args.quick else args.sizes
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [one_size(n, Path(tmp), args.timeout, args.dim, n <= args.relink_max) for n in sizes]
+        rows = [
+            one_size(n, Path(tmp), args.timeout, args.dim, n <= args.relink_max, args.baseline) for n in sizes
+        ]
     figures = {
         "runs": rows,
+        "baseline": str(args.baseline) if args.baseline else None,
         "blas_threads": {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")},
     }
-    path = write_result("link-scale" + (f"-d{args.dim}" if args.dim != 64 else ""), figures, quick=args.quick)
+    name = (
+        "link-scale" + (f"-d{args.dim}" if args.dim != 64 else "") + ("-vs-baseline" if args.baseline else "")
+    )
+    path = write_result(name, figures, quick=args.quick)
     for r in rows:
         relink = r.get("relink", {})
         print(
             f"{r['tracklets']:>7} tracklets: link {r['link'].get('seconds')} s / {r['link'].get('peak_rss_mb')} MB; "
             f"relink {relink.get('seconds', '-')} s / {relink.get('peak_rss_mb', '-')} MB"
+            + (
+                f"; baseline link {r['link_baseline'].get('seconds')} s / {r['link_baseline'].get('peak_rss_mb')} MB"
+                if "link_baseline" in r
+                else ""
+            )
         )
     print(f"wrote {path}")
 

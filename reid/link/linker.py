@@ -358,6 +358,11 @@ class Linker:
         k, p, q = self._pair_steps(j, i_of)
         gap = self.sight.t0[q] - self.sight.t1[p]
         via: list[Transition | None] = [None] * len(items)
+        route = self.route
+        if route.topology:  # only steps on a learned camera pair, within its union window, may go through one
+            cp, cq, z = route.cams[p], route.cams[q], route.lo.shape[-1] - 1
+            may = route.gated[cp, cq] & (gap >= route.lo[cp, cq, z, z]) & (gap <= route.hi[cp, cq, z, z])
+            k, p, q, gap = k[may], p[may], q[may], gap[may]
         for kk, pp, qq, gg in zip(k.tolist(), p.tolist(), q.tolist(), gap.tolist(), strict=True):
             if via[kk] is None:
                 via[kk] = self.route.transition(pp, qq, gg)
