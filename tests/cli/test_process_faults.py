@@ -48,13 +48,14 @@ def write_clip(path: Path, frames: int) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    """Camera → (video, MOT boxes): ``a`` 30 frames, ``b`` and ``c`` 5000 frames (seconds of work each, also on a
-    quiet machine with the 4x faster hand-crafted descriptor: at 1500 a resumed run could finish before Ctrl-C)."""
+    """Camera → (video, MOT boxes): ``a`` 30 frames, ``b`` and ``c`` 20000 frames (~20 s of work each on a quiet
+    2-core machine). The resumed run must still be busy after the in-process refusal below has imported the
+    pipeline (seconds in a fresh interpreter): at 1500 and at 5000 frames it sometimes finished first."""
     root = tmp_path_factory.mktemp("clips")
     return {
         "a": write_clip(root / "a.avi", 30),
-        "b": write_clip(root / "b.avi", 5000),
-        "c": write_clip(root / "c.avi", 5000),
+        "b": write_clip(root / "b.avi", 20000),
+        "c": write_clip(root / "c.avi", 20000),
     }
 
 
@@ -170,7 +171,8 @@ def test_sigterm_and_sigint_stop_the_workers_at_once_and_a_rerun_resumes(clips, 
     # Ctrl-C to the main process alone while both workers are busy
     wait_until(lambda: len(workers_of(run.proc.pid)) == 2, 120, "two workers")
     workers = workers_of(run.proc.pid)
-    time.sleep(2.0)
+    time.sleep(0.5)
+    assert run.proc.poll() is None, "the resumed run finished before Ctrl-C: make clips b and c longer"
     rc, err, latency = run.stop(signal.SIGINT)
     assert rc == 130 and latency < STOP_S, err
     assert "leaked" not in err and "Traceback" not in err
