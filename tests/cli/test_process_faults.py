@@ -49,8 +49,8 @@ def write_clip(path: Path, frames: int) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
     """Camera → (video, MOT boxes): ``a`` 30 frames, ``b`` and ``c`` 20000 frames (~20 s of work each on a quiet
-    2-core machine). The resumed run must still be busy after the in-process refusal below has imported the
-    pipeline (seconds in a fresh interpreter): at 1500 and at 5000 frames it sometimes finished first."""
+    2-core machine), so the resumed run is surely still busy after the in-process refusal below has imported
+    the pipeline (seconds in a fresh interpreter)."""
     root = tmp_path_factory.mktemp("clips")
     return {
         "a": write_clip(root / "a.avi", 30),
@@ -118,7 +118,15 @@ class Run:
             if cli.exists()
             else [sys.executable, "-c", "import sys; from reid.cli import main; sys.exit(main(sys.argv[1:]))"]
         )
-        self.proc = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # SIGINT as a terminal's foreground job has it: a test run started in the background of a
+        # non-interactive shell (``cmd &``) inherits SIGINT ignored, and its children would ignore Ctrl-C
+        self.proc = subprocess.Popen(
+            [*cmd, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
         self.lines: list[tuple[float, str]] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
