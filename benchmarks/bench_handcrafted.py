@@ -28,38 +28,30 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import repeat, write_result  # noqa: E402
-from reid.video.handcrafted import HandcraftedEmbedder  # noqa: E402
+from reid.video.handcrafted import (  # noqa: E402
+    _BORDER,
+    _COLOUR_BINS,
+    _FG_FLOOR,
+    _FG_SIGMA,
+    _GREY_BINS,
+    _GREY_SAT,
+    _HUE_BINS,
+    _LBP_BINS,
+    _SAT_BINS,
+    _TEXTURE_WEIGHT,
+    _X_SIGMA,
+    HEIGHT,
+    STRIPE,
+    WIDTH,
+    HandcraftedEmbedder,
+    _riu2_table,
+)
 from reid.video.thumbnails import THUMB_MAX_HEIGHT  # noqa: E402
 
 # ---- reference copy: reid/video/handcrafted.py before the issue-23 speed-up (names, format changed) ----
-HEIGHT, WIDTH = 128, 64
-STRIPE = 16  # rows per stripe: 8 stripes + 7 half-shifted = 15 stripes
-_HUE_BINS, _SAT_BINS, _GREY_BINS = 12, 3, 4
-_COLOUR_BINS = _HUE_BINS * _SAT_BINS + _GREY_BINS
-_GREY_SAT = 40  # HSV saturation (0..255) below which a pixel counts as grey
-_LBP_BINS = 10
-# Tuned on synthetic crops (60 ids x 4 cameras, reid.data.synthetic.render_crop), cross-camera rank-1:
-# no background weighting 0.59, border-distance weighting sigma 20 / 40 / 60 grey levels 0.75 / 0.81 / 0.83;
-# width Gaussian sigma 0.2 / 0.25 / 0.3 / 0.5 x width 0.86 / 0.84 / 0.83 / 0.79 (0.25 kept: real crops are
-# looser); texture weight 0.5 / 1 / 1.5: 0.79 / 0.83 / 0.85 rank-1 but mAP peaks at 1; grey world on/off
-# +0.11.
-_TEXTURE_WEIGHT = 1.0  # texture blocks' squared-norm share relative to colour
-_X_SIGMA = 0.25  # width Gaussian, fraction of the crop width
-_BORDER = 4  # columns on each side taken as background
-_FG_SIGMA = 60.0  # colour distance (grey levels) at which a pixel is ~40 % foreground
-_FG_FLOOR = 0.01  # every pixel counts a little, so a crop of plain background still has a descriptor
-
-
-def _riu2_table() -> np.ndarray:
-    """Map an 8-bit LBP code to its uniform rotation-invariant class: number of ones if <= 2 transitions,
-    else 9 (Ojala et al. 2002)."""
-    codes = np.arange(256)
-    bits = (codes[:, None] >> np.arange(8)) & 1
-    transitions = (bits != np.roll(bits, 1, axis=1)).sum(1)
-    return np.where(transitions <= 2, bits.sum(1), 9).astype(np.int64)
-
-
-_RIU2 = _riu2_table()
+# Its parameters (stripes, bins, weights) and LBP class table are the module's own, imported above: the
+# reference is the direct algorithm with the same settings, so a retuned constant moves both sides alike.
+_RIU2 = _riu2_table().astype(np.int64)
 
 
 class ReferenceHandcraftedEmbedder:
